@@ -1,0 +1,38 @@
+# Two commands for a fresh machine:  `make demo`  and  `make test`.
+# Each sets up what it needs (a virtual environment in .venv, dependencies, the database) idempotently.
+#
+# torch: the CPU wheel is pinned here. On a GPU machine override it, e.g.
+#   make demo TORCH=torch            (the CUDA build from PyPI)
+#   make demo TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv lint bench clean-db
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) manage.py demo $(DEMO_ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) benchmarks/seed.py
+	$(PY) benchmarks/embed.py
+
+clean-db:
+	rm -rf var/pgdata

@@ -1,0 +1,179 @@
+"""Model registry services: write artifacts atomically, register them, activate, roll back.
+
+Every trained artifact lives under MODEL_ARTIFACT_DIR/<name>/v<version>/ and is registered with its
+sha256. A version can become active only if its files still hash to what was registered, so a truncated
+or tampered artifact (a worker killed mid-write, a disk fault) can never serve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from bank.models import ModelVersion
+
+
+class RegistryError(Exception):
+    """A registry rule was broken (e.g. activating an artifact that does not verify)."""
+
+
+def artifact_root() -> Path:
+    return Path(settings.MODEL_ARTIFACT_DIR)
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, or of a folder (its files' relative paths and contents, in sorted order)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a scratch folder beside `final`; rename it into place only if the block succeeds.
+
+    rename() within one filesystem is atomic, so a reader sees either no artifact or the whole one.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        yield scratch
+        for file in scratch.rglob("*"):
+            if file.is_file():
+                with file.open("rb") as handle:
+                    os.fsync(handle.fileno())
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(scratch, final)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _next_version(name: str) -> int:
+    current = ModelVersion.objects.filter(name=name).aggregate(v=Max("version"))["v"]
+    return (current or 0) + 1
+
+
+def register_artifact(
+    *,
+    name: str,
+    write: Callable[[Path], None],
+    metrics: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    training_data: dict[str, Any] | None = None,
+    device: str = "",
+) -> ModelVersion:
+    """Write a new version's files with `write(folder)` and register it as ready.
+
+    The row is created first in status training (so a crash leaves a visible, never-active row), the files
+    are written atomically, then the row becomes ready with the folder's sha256.
+    """
+    with transaction.atomic():
+        # Lock the name's rows so two trainers never take the same version number.
+        list(ModelVersion.objects.select_for_update().filter(name=name).values_list("id", flat=True))
+        version = ModelVersion.objects.create(
+            name=name, version=_next_version(name), params=params or {}, training_data=training_data or {},
+            device=device,
+        )
+    final = artifact_root() / name / f"v{version.version}"
+    try:
+        with _atomic_dir(final) as scratch:
+            write(scratch)
+    except BaseException:
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.FAILED)
+        raise
+    version.artifact_path = str(final)
+    version.sha256 = sha256_of(final)
+    version.metrics = metrics or {}
+    version.status = ModelVersion.Status.READY
+    version.save(update_fields=["artifact_path", "sha256", "metrics", "status"])
+    return version
+
+
+def register_external(
+    *, name: str, path: Path, params: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None
+) -> ModelVersion:
+    """Register (and activate) a model that is not trained here, such as a packaged embedding model.
+
+    The same files register once: a second call with an unchanged folder returns the existing version.
+    """
+    digest = sha256_of(path)
+    existing = ModelVersion.objects.filter(name=name, sha256=digest, artifact_path=str(path)).first()
+    if existing is not None:
+        if existing.status != ModelVersion.Status.ACTIVE:
+            activate(existing)
+            existing.refresh_from_db()
+        return existing
+    with transaction.atomic():
+        list(ModelVersion.objects.select_for_update().filter(name=name).values_list("id", flat=True))
+        version = ModelVersion.objects.create(
+            name=name, version=_next_version(name), artifact_path=str(path), sha256=digest,
+            params=params or {}, metrics=metrics or {}, status=ModelVersion.Status.READY,
+            training_data={"source": "pretrained, not trained here"},
+        )
+    activate(version)
+    version.refresh_from_db()
+    return version
+
+
+def verify(version: ModelVersion) -> bool:
+    path = Path(version.artifact_path)
+    return bool(version.sha256) and path.exists() and sha256_of(path) == version.sha256
+
+
+def activate(version: ModelVersion) -> ModelVersion:
+    """Make `version` the active one of its name; the previously active version is retired.
+
+    Raises RegistryError when the artifact is missing or does not match its sha256, or when the version is
+    still training or failed.
+    """
+    if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
+        raise RegistryError(f"{version.label} is {version.status} and cannot be activated")
+    if not verify(version):
+        raise RegistryError(f"{version.label}: artifact missing or sha256 mismatch; refusing to activate")
+    now = timezone.now()
+    with transaction.atomic():
+        rows = ModelVersion.objects.select_for_update().filter(name=version.name)
+        # Retire first: the partial unique index allows one active row per name at any instant.
+        rows.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
+            status=ModelVersion.Status.RETIRED, retired_at=now
+        )
+        rows.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now, retired_at=None)
+    version.refresh_from_db()
+    return version
+
+
+def rollback(name: str) -> ModelVersion:
+    """Re-activate the version that was active before the current one. Raises RegistryError if none."""
+    current = ModelVersion.objects.filter(name=name, status=ModelVersion.Status.ACTIVE).first()
+    previous = (
+        ModelVersion.objects.filter(name=name, status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
+        .exclude(pk=getattr(current, "pk", None))
+        .order_by("-activated_at")
+        .first()
+    )
+    if previous is None:
+        raise RegistryError(f"{name}: no previously active version to roll back to")
+    return activate(previous)
+
+
+def active_version(name: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(name=name, status=ModelVersion.Status.ACTIVE).first()

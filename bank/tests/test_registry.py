@@ -1,0 +1,99 @@
+from pathlib import Path
+
+import pytest
+from django.db import IntegrityError
+
+from bank import registry
+from bank.models import ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def artifact_dir(settings, tmp_path):
+    settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
+    return settings.MODEL_ARTIFACT_DIR
+
+
+def _write(text: str):
+    def write(folder: Path) -> None:
+        (folder / "weights.txt").write_text(text)
+
+    return write
+
+
+def test_register_writes_artifact_atomically_and_records_sha(artifact_dir):
+    version = registry.register_artifact(name="demo.model", write=_write("a"), metrics={"auc": 0.8})
+
+    assert version.version == 1
+    assert version.status == ModelVersion.Status.READY
+    assert Path(version.artifact_path) == artifact_dir / "demo.model" / "v1"
+    assert (Path(version.artifact_path) / "weights.txt").read_text() == "a"
+    assert version.sha256 == registry.sha256_of(Path(version.artifact_path))
+    # No scratch folder is left behind.
+    assert [p.name for p in (artifact_dir / "demo.model").iterdir()] == ["v1"]
+
+
+def test_failed_write_leaves_no_artifact_and_a_failed_row(artifact_dir):
+    def broken(folder: Path) -> None:
+        (folder / "weights.txt").write_text("half")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        registry.register_artifact(name="demo.model", write=broken)
+
+    assert list((artifact_dir / "demo.model").iterdir()) == []
+    assert ModelVersion.objects.get(name="demo.model").status == ModelVersion.Status.FAILED
+
+
+def test_activate_retires_previous_and_rollback_restores_it():
+    v1 = registry.activate(registry.register_artifact(name="m", write=_write("1")))
+    v2 = registry.activate(registry.register_artifact(name="m", write=_write("2")))
+
+    v1.refresh_from_db()
+    assert (v1.status, v2.status) == (ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE)
+
+    restored = registry.rollback("m")
+
+    v2.refresh_from_db()
+    assert restored.pk == v1.pk
+    assert restored.status == ModelVersion.Status.ACTIVE
+    assert v2.status == ModelVersion.Status.RETIRED
+    assert registry.active_version("m").pk == v1.pk
+
+
+def test_tampered_artifact_cannot_become_active():
+    version = registry.register_artifact(name="m", write=_write("good"))
+    (Path(version.artifact_path) / "weights.txt").write_text("tampered")
+
+    with pytest.raises(registry.RegistryError, match="sha256"):
+        registry.activate(version)
+
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.READY
+    assert registry.active_version("m") is None
+
+
+def test_rollback_without_history_is_refused():
+    registry.activate(registry.register_artifact(name="m", write=_write("1")))
+    with pytest.raises(registry.RegistryError, match="no previously active"):
+        registry.rollback("m")
+
+
+def test_database_allows_only_one_active_version_per_name():
+    ModelVersion.objects.create(name="x", version=1, status=ModelVersion.Status.ACTIVE)
+    with pytest.raises(IntegrityError):
+        ModelVersion.objects.create(name="x", version=2, status=ModelVersion.Status.ACTIVE)
+
+
+def test_register_external_is_idempotent(tmp_path):
+    folder = tmp_path / "pretrained"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+
+    first = registry.register_external(name="embedding.text", path=folder)
+    again = registry.register_external(name="embedding.text", path=folder)
+
+    assert first.pk == again.pk
+    assert again.status == ModelVersion.Status.ACTIVE
+    assert ModelVersion.objects.filter(name="embedding.text").count() == 1

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+import customers.urls
+import products.urls
+
+api_v1 = [
+    path("", include("customers.api.urls")),
+    path("", include("products.api.urls")),
+]
+
+# The customer portal: server-rendered pages of every app, under one namespace.
+portal = (customers.urls.urlpatterns + products.urls.urlpatterns, "portal")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include(portal)),
+]
