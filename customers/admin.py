@@ -1,0 +1,269 @@
+"""Back office for the customer 360 and partners.
+
+Object-level rule: every queryset goes through customers.selectors.visible_customers, so a relationship
+manager whose only role is that one sees their own book (customers and everything hanging off them) and
+gets a 404 for anyone else's, whatever their model permissions say.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import (
+    Account,
+    Customer,
+    Holding,
+    Partner,
+    PartnerConsent,
+    PartnerToken,
+    ProductInteraction,
+    ProfileSnapshot,
+    Transaction,
+)
+from customers.partners import revoke_partner_token
+from customers.selectors import Actor, latest_profile, visible_customers
+
+# Beyond this many rows an exact COUNT(*) costs more than the page it paginates.
+EXACT_COUNT_LIMIT = 10_000
+
+
+class FastCountPaginator(Paginator):
+    """A paginator for tables with millions of rows.
+
+    An unfiltered list uses PostgreSQL's planner estimate (pg_class.reltuples, kept fresh by autovacuum);
+    a filtered one counts exactly but stops at EXACT_COUNT_LIMIT, so a broad filter never scans the table.
+    Pages past the capped count are not reachable from the list; filters narrow it instead.
+    """
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if isinstance(queryset, QuerySet) and not queryset.query.has_filters():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            estimate = int(row[0]) if row else -1
+            # -1 means never analysed; a small table is cheaper to count than to guess.
+            if estimate > EXACT_COUNT_LIMIT:
+                return estimate
+        if isinstance(queryset, QuerySet):
+            return queryset[:EXACT_COUNT_LIMIT].count()
+        return len(queryset)
+
+
+class BookScopedAdmin(admin.ModelAdmin):
+    """Rows of customers the staff user may see; `customer_lookup` is the path from the row to Customer."""
+
+    customer_lookup = "customer"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        visible = visible_customers(actor=Actor(user=request.user))
+        # Roles that see every customer get the unrestricted queryset: an IN (SELECT id FROM customer) on a
+        # table of millions of transactions would only slow the list down.
+        if not visible.query.has_filters():
+            return queryset
+        if not self.customer_lookup:
+            return queryset.filter(pk__in=visible.values("pk"))
+        return queryset.filter(**{f"{self.customer_lookup}__in": visible.values("pk")})
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AccountInline(ReadOnlyInline):
+    model = Account
+    fields = ["number", "type", "currency", "balance", "credit_limit", "status", "opened_on"]
+    readonly_fields = fields
+
+
+class HoldingInline(ReadOnlyInline):
+    model = Holding
+    fields = ["product", "amount", "opened_on", "maturity_date", "status"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Holding]:
+        return super().get_queryset(request).select_related("product")
+
+
+@admin.register(Customer)
+class CustomerAdmin(BookScopedAdmin):
+    customer_lookup = ""
+    list_display = [
+        "external_ref", "full_name", "life_stage", "kyc_status", "risk_tolerance", "relationship_manager",
+        "consent_marketing", "consent_profiling",
+    ]
+    list_filter = [
+        "kyc_status", "risk_tolerance", "life_stage", "consent_marketing", "consent_profiling", "residency",
+    ]
+    search_fields = ["^external_ref", "full_name", "email"]
+    list_select_related = ["relationship_manager"]
+    show_full_result_count = False
+    paginator = FastCountPaginator
+    # User pickers as id fields: a dropdown of every login in the bank would be both slow and a leak.
+    raw_id_fields = ["user", "relationship_manager"]
+    readonly_fields = ["public_id", "created_at", "updated_at", "latest_profile_summary"]
+    inlines = [AccountInline, HoldingInline]
+    fieldsets = [
+        (None, {"fields": ["external_ref", "public_id", "full_name", "user", "relationship_manager"]}),
+        (_("Profile in plain words"), {"fields": ["latest_profile_summary"]}),
+        (_("Personal details"), {"fields": [
+            "birth_date", "gender", "national_id", "phone", "email", "address", "city", "residency",
+            "occupation", "life_stage", "declared_annual_income", "preferred_language",
+        ]}),
+        (_("Know your customer and risk"), {"fields": [
+            "kyc_status", "kyc_verified_at", "risk_tolerance", "risk_assessed_at",
+        ]}),
+        (_("Consents"), {"fields": ["consent_marketing", "consent_profiling"]}),
+        (_("Record"), {"fields": ["customer_since", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description=_("Latest profile"))
+    def latest_profile_summary(self, obj: Customer) -> str:
+        profile = latest_profile(customer=obj) if obj.pk else None
+        if profile is None:
+            return str(_("No profile computed yet."))
+        return format_html(
+            "<p><strong>{}</strong></p><p>{}</p><p>{}</p>",
+            _("As of %(day)s") % {"day": profile.as_of.isoformat()},
+            profile.summary_en or "—",
+            profile.summary_zh or "—",
+        )
+
+
+@admin.register(Account)
+class AccountAdmin(BookScopedAdmin):
+    list_display = [
+        "number", "customer", "type", "currency", "balance", "credit_limit", "status", "opened_on",
+    ]
+    list_filter = ["type", "status", "currency"]
+    search_fields = ["=number", "=customer__external_ref"]
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["public_id"]
+    show_full_result_count = False
+    paginator = FastCountPaginator
+
+
+@admin.register(Transaction)
+class TransactionAdmin(BookScopedAdmin):
+    list_display = [
+        "timestamp", "customer", "account", "amount", "currency", "category", "channel", "merchant",
+    ]
+    list_filter = ["category", "channel"]
+    search_fields = ["merchant"]
+    list_select_related = ["customer", "account"]
+    date_hierarchy = "timestamp"
+    raw_id_fields = ["account", "customer"]
+    show_full_result_count = False
+    paginator = FastCountPaginator
+
+
+@admin.register(Holding)
+class HoldingAdmin(BookScopedAdmin):
+    list_display = ["customer", "product", "amount", "opened_on", "maturity_date", "status"]
+    list_filter = ["status", "product__type"]
+    search_fields = ["=customer__external_ref", "product__code"]
+    list_select_related = ["customer", "product"]
+    raw_id_fields = ["customer", "account"]
+    show_full_result_count = False
+    paginator = FastCountPaginator
+
+
+@admin.register(ProductInteraction)
+class ProductInteractionAdmin(BookScopedAdmin):
+    list_display = ["timestamp", "customer", "product", "event", "channel", "model_version"]
+    list_filter = ["event", "channel"]
+    search_fields = ["=customer__external_ref", "product__code"]
+    list_select_related = ["customer", "product", "model_version"]
+    date_hierarchy = "timestamp"
+    raw_id_fields = ["customer", "product", "model_version"]
+    show_full_result_count = False
+    paginator = FastCountPaginator
+
+
+@admin.register(ProfileSnapshot)
+class ProfileSnapshotAdmin(BookScopedAdmin):
+    list_display = [
+        "customer", "as_of", "income_estimate_monthly", "spend_monthly", "balance_trend", "embedding_model",
+    ]
+    list_filter = ["as_of"]
+    search_fields = ["=customer__external_ref"]
+    list_select_related = ["customer", "embedding_model"]
+    show_full_result_count = False
+    paginator = FastCountPaginator
+    # Snapshots are computed from transactions; editing one by hand would make it lie about its inputs.
+    exclude = ["embedding"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(PartnerToken)
+class PartnerTokenAdmin(admin.ModelAdmin):
+    list_display = ["partner", "name", "prefix", "scope_list", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["partner", "revoked_at"]
+    search_fields = ["prefix", "name", "partner__name"]
+    list_select_related = ["partner"]
+    # token_hash never leaves the database, not even to staff: the prefix is how a token is recognised.
+    fields = ["partner", "name", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    readonly_fields = ["partner", "prefix", "created_at", "revoked_at", "last_used_at"]
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A token's secret is shown once, by the code that issues it; a form here could not show it safely.
+        return False
+
+    @admin.display(description=_("Scopes"))
+    def scope_list(self, obj: PartnerToken) -> str:
+        return ", ".join(obj.scopes) or "—"
+
+    @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[PartnerToken]) -> None:
+        # The service is idempotent: a token already revoked keeps its original revocation time.
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            revoke_partner_token(token=token)
+            revoked += 1
+        self.message_user(request, _("%(count)d token(s) revoked.") % {"count": revoked}, messages.SUCCESS)
+
+
+@admin.register(PartnerConsent)
+class PartnerConsentAdmin(BookScopedAdmin):
+    list_display = ["customer", "partner", "granted_at", "revoked_at"]
+    list_filter = ["partner", "revoked_at"]
+    search_fields = ["=customer__external_ref", "partner__name"]
+    list_select_related = ["customer", "partner"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["granted_at"]
