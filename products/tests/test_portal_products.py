@@ -1,0 +1,148 @@
+import importlib
+import sys
+import types
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from products.models import Product
+from products.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Hit:
+    product: Product
+    score: float
+    vector_score: float
+    text_score: float
+
+
+@pytest.fixture
+def search_calls(monkeypatch):
+    """Replace products.search.search_products (written separately) by a recorder returning fixed hits."""
+    try:
+        module = importlib.import_module("products.search")
+    except ImportError:
+        module = types.ModuleType("products.search")
+        monkeypatch.setitem(sys.modules, "products.search", module)
+    calls: list[dict] = []
+    results: list[Hit] = []
+
+    def fake_search_products(**kwargs):
+        calls.append(kwargs)
+        return list(results)
+
+    monkeypatch.setattr(module, "search_products", fake_search_products, raising=False)
+    return calls, results, module
+
+
+def test_products_page_lists_active_products_with_facts(client):
+    ProductFactory(code="DEP-12M", name_en="12-month deposit", name_zh="十二个月定期存款", risk_level=1,
+                   expected_return_min=Decimal("1.500"), expected_return_max=Decimal("1.800"), term_months=12,
+                   min_amount=Decimal("1000.00"))
+    ProductFactory(code="OLD-1", name_en="Withdrawn deposit", is_active=False)
+
+    response = client.get(reverse("portal:products"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert [p.code for p in response.context["products"]] == ["DEP-12M"]
+    assert "12-month deposit" in page
+    assert "1.5% – 1.8%" in page
+    assert "12 months" in page
+    assert "¥1,000.00" in page
+    assert '<span aria-hidden="true">R1</span>' in page
+    assert "Withdrawn deposit" not in page
+
+
+def test_products_page_filters_by_type_and_max_risk(client):
+    ProductFactory(code="DEP-1", type="deposit", risk_level=1)
+    ProductFactory(code="FUND-3", type="fund", risk_level=3)
+    ProductFactory(code="FUND-5", type="fund", risk_level=5)
+
+    by_type = client.get(reverse("portal:products"), {"type": "fund"})
+    assert [p.code for p in by_type.context["products"]] == ["FUND-3", "FUND-5"]
+
+    by_risk = client.get(reverse("portal:products"), {"type": "fund", "max_risk": "4"})
+    assert [p.code for p in by_risk.context["products"]] == ["FUND-3"]
+
+
+def test_products_page_in_chinese_uses_chinese_names(client):
+    ProductFactory(code="DEP-12M", name_en="12-month deposit", name_zh="十二个月定期存款")
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/products/"})
+
+    page = client.get(reverse("portal:products")).content.decode()
+
+    assert "十二个月定期存款" in page
+    assert "12-month deposit" not in page
+
+
+def test_products_search_passes_query_and_filters_and_lists_hits(client, search_calls):
+    calls, results, _module = search_calls
+    fund = ProductFactory(code="FUND-3", type="fund", risk_level=3, name_en="Balanced growth fund")
+    results.append(Hit(product=fund, score=0.9, vector_score=0.8, text_score=0.7))
+
+    response = client.get(reverse("portal:products"), {"q": " growth ", "type": "fund", "max_risk": "3"})
+
+    assert response.status_code == 200
+    assert calls == [{"query": "growth", "types": ["fund"], "max_risk": 3, "active_only": True, "limit": 20}]
+    assert [p.code for p in response.context["products"]] == ["FUND-3"]
+    assert "1 result for “growth”" in response.content.decode()
+
+
+def test_products_search_drops_an_unknown_risk_level(client, search_calls):
+    calls, _results, _module = search_calls
+
+    response = client.get(reverse("portal:products"), {"q": "deposit", "max_risk": "0"})
+
+    # max_risk=0 is not a risk level: the form drops it, so the search runs without it.
+    assert calls == [{"query": "deposit", "types": None, "max_risk": None, "active_only": True, "limit": 20}]
+    assert response.status_code == 200
+    assert "Some filters were not understood and were ignored." in response.content.decode()
+
+
+def test_products_search_error_becomes_a_message(client, search_calls, monkeypatch):
+    from products.search import SearchError
+
+    def refuse(**kwargs):
+        raise SearchError("invalid filters", code="invalid_type")
+
+    monkeypatch.setattr(search_calls[2], "search_products", refuse, raising=False)
+
+    response = client.get(reverse("portal:products"), {"q": "deposit"})
+
+    assert response.status_code == 200
+    assert response.context["products"] == []
+    assert "That search could not be run." in response.content.decode()
+
+
+def test_blank_query_lists_the_catalogue_without_searching(client, search_calls):
+    calls, _results, _module = search_calls
+    ProductFactory(code="DEP-1")
+
+    response = client.get(reverse("portal:products"), {"q": "   "})
+
+    assert calls == []
+    assert [p.code for p in response.context["products"]] == ["DEP-1"]
+
+
+def test_product_detail_shows_product_in_active_language(client):
+    ProductFactory(code="DEP-12M", name_en="12-month deposit", name_zh="十二个月定期存款",
+                   description_en="Fixed rate for a year.", description_zh="一年期固定利率。")
+
+    page = client.get(reverse("portal:product_detail", args=["DEP-12M"])).content.decode()
+    assert "12-month deposit" in page
+    assert "Fixed rate for a year." in page
+
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    page = client.get(reverse("portal:product_detail", args=["DEP-12M"])).content.decode()
+    assert "十二个月定期存款" in page
+    assert "一年期固定利率。" in page
+
+
+def test_product_detail_unknown_code_is_404(client):
+    assert client.get(reverse("portal:product_detail", args=["NOPE"])).status_code == 404
