@@ -1,0 +1,126 @@
+"""`python manage.py demo`: the whole platform with the demo bank, from an empty machine, in one command.
+
+Steps, each idempotent: migrate; seed the demo bank if there are no customers; embed the catalogue and
+compute customer profiles (in-process, with progress bars); demo logins; collect static files; then run the
+web server (gunicorn) and the two django-q2 clusters (light tasks, and "ml" for training and scoring)
+until Ctrl-C. `--no-serve` stops after the set-up.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Set up the demo bank (idempotently) and run the web server and workers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=10_000)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument("--no-serve", action="store_true", help="Set up, print the logins, and exit.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from customers.models import Customer
+
+        started = time.monotonic()
+        self._step("Database: migrating")
+        call_command("migrate", interactive=False, verbosity=0)
+
+        if not Customer.objects.exists():
+            self._step(f"Demo bank: generating {options['customers']:,} customers (seed {options['seed']})")
+            call_command("seed_demo", customers=options["customers"], seed=options["seed"])
+        else:
+            self._step(f"Demo bank: {Customer.objects.count():,} customers already there")
+
+        self._step("Products: search index and embeddings (MiniLM + multilingual-e5)")
+        call_command("embed_products")
+        self._step("Customers: profiles and profile embeddings")
+        call_command("compute_profiles")
+
+        from bank.demo_logins import DEMO_PASSWORD, ensure_demo_logins
+        from bank.schedules import ensure_schedules
+
+        logins = ensure_demo_logins()
+        ensure_schedules()
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self._step(f"Set-up done in {time.monotonic() - started:.0f} s")
+
+        base = f"http://{options['host']}:{options['port']}"
+        self._print_welcome(base, logins, DEMO_PASSWORD)
+        if options["no_serve"]:
+            return
+        self._serve(options)
+
+    def _step(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {text}"))
+
+    def _print_welcome(self, base: str, logins: Any, password: str) -> None:
+        w = self.stdout.write
+        w("")
+        w(self.style.SUCCESS("The demo bank is ready."))
+        w(f"  Customer portal   {base}/            login: {logins.customer_username} / {password}"
+          f"  ({logins.customer_name})")
+        w(f"  Staff back office {base}/admin/      password for every role: {password}")
+        for username, role in logins.staff.items():
+            w(f"      {username:<11} {role}")
+        w(f"  API               {base}/api/v1/products/")
+        w(f"  API docs          {base}/api/docs/   (OpenAPI schema: {base}/api/schema/)")
+        w(f"  Partner token     {logins.partner_token}")
+        w(f"      scopes: {', '.join(logins.partner_scopes)}")
+        w(f"      curl -H 'Authorization: Bearer {logins.partner_token}' {base}/api/v1/products/?q=travel+card")
+        w("")
+
+    def _serve(self, options: dict[str, Any]) -> None:
+        python = sys.executable
+        env = dict(os.environ)
+        # The children join the embedded database this process started (or DATABASE_URL's server).
+        processes = {
+            "web": subprocess.Popen(
+                [python, "-m", "gunicorn", "bank.wsgi", "--bind", f"{options['host']}:{options['port']}",
+                 "--workers", str(options["web_workers"]), "--access-logfile", "-", "--timeout", "60"],
+                env=env,
+            ),
+            "worker": subprocess.Popen([python, "manage.py", "qcluster"], env=env),
+            "ml-worker": subprocess.Popen(
+                [python, "manage.py", "qcluster"], env={**env, "Q_CLUSTER_NAME": settings.ML_CLUSTER}
+            ),
+        }
+        self.stdout.write(f"Running web + workers (pids {', '.join(str(p.pid) for p in processes.values())}). "
+                          "Ctrl-C stops everything.")
+
+        def stop(*_: Any) -> None:
+            for proc in processes.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            for proc in processes.values():
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+        signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+        try:
+            while True:
+                for name, proc in processes.items():
+                    code = proc.poll()
+                    if code is not None:
+                        self.stderr.write(f"{name} exited with status {code}; stopping the others")
+                        stop()
+                        sys.exit(code or 1)
+                time.sleep(1)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+            stop()

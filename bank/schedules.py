@@ -1,0 +1,19 @@
+"""Periodic work of the platform, registered as django-q2 schedules (idempotent)."""
+
+from __future__ import annotations
+
+from django_q.models import Schedule
+
+SCHEDULES = [
+    # (name, task, schedule type, minutes, cluster)
+    ("Recompute customer profiles", "customers.tasks.compute_profiles_task", Schedule.DAILY, None, None),
+    ("Embed new or changed products", "products.tasks.embed_products_task", Schedule.MINUTES, 60, None),
+]
+
+
+def ensure_schedules() -> None:
+    for name, func, schedule_type, minutes, cluster in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": schedule_type, "minutes": minutes, "cluster": cluster},
+        )
