@@ -1,0 +1,220 @@
+"""The hybrid's second stage: features of (customer, product) pairs and a LightGBM lambdarank model over them.
+
+A pair's features, in `FeatureLayout.names` order:
+- `score:<generator>` and `rank:<generator>` -- each candidate generator's score and its percentile among the
+  customer's products (scores of different customers are on different scales; ranks are not);
+- `customer:<feature>` -- who the customer is (constant within one customer's list: it matters through its
+  interactions with product features, which trees learn);
+- `product:<feature>` -- what the product is;
+- `context:<name>` -- days since the customer's latest event, the day of month, how many products they liked,
+  how often this product was shown to / dismissed by them, and days since they last saw it.
+
+Drivers. Every feature belongs to one driver, the vocabulary reasons are written in: `collaborative` (ALS and
+item kNN), `content`, `popularity_in_segment`, `customer:<column>` / `product:<column>` (one-hot columns fold
+back into their column, e.g. `product:type`), and `context:<name>`. LightGBM's `pred_contrib` (TreeSHAP) splits
+each pair's score exactly into per-feature contributions plus a bias; `drivers()` sums them per driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from advisor.ml.candidates import CustomerBatch
+
+CONTEXT_FEATURES = (
+    "days_since_last_event",
+    "day_of_month",
+    "history_size",
+    "shown_count",
+    "dismissed_count",
+    "days_since_seen",
+)
+GENERATOR_DRIVERS = {
+    "als": "collaborative",
+    "item_knn": "collaborative",
+    "content": "content",
+    "content_embedding": "content",
+    "popularity_in_segment": "popularity_in_segment",
+}
+
+
+@dataclass(frozen=True)
+class FeatureLayout:
+    generators: tuple[str, ...]
+    customer: tuple[str, ...]
+    product: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return (
+            [f"score:{g}" for g in self.generators]
+            + [f"rank:{g}" for g in self.generators]
+            + [f"customer:{n}" for n in self.customer]
+            + [f"product:{n}" for n in self.product]
+            + [f"context:{n}" for n in CONTEXT_FEATURES]
+        )
+
+    @property
+    def drivers(self) -> list[str]:
+        """The driver of each feature, aligned with `names`."""
+        out = []
+        for name in self.names:
+            kind, _, rest = name.partition(":")
+            if kind in ("score", "rank"):
+                out.append(GENERATOR_DRIVERS.get(rest, rest))
+            elif kind in ("customer", "product"):
+                out.append(f"{kind}:{rest.split('=', 1)[0]}")
+            else:
+                out.append(name)
+        return out
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"generators": list(self.generators), "customer": list(self.customer), "product": list(self.product)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, list[str]]) -> FeatureLayout:
+        return cls(tuple(raw["generators"]), tuple(raw["customer"]), tuple(raw["product"]))
+
+
+def percentile_ranks(scores: np.ndarray) -> np.ndarray:
+    """Per row, each value's rank as a fraction in (0, 1], the best being 1 (ties share the lower rank)."""
+    n, p = scores.shape
+    order = np.argsort(scores, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(1, p + 1)[None, :].repeat(n, axis=0), axis=1)
+    return (ranks / max(p, 1)).astype(np.float32)
+
+
+def _pairs_of(matrix: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    return np.asarray(matrix[rows, cols], dtype=np.float32).ravel() if len(rows) else np.zeros(0, np.float32)
+
+
+def pair_features(
+    layout: FeatureLayout,
+    *,
+    scores: dict[str, np.ndarray],
+    batch: CustomerBatch,
+    product_features: np.ndarray,
+    rows: np.ndarray | None = None,
+    cols: np.ndarray | None = None,
+) -> np.ndarray:
+    """(pairs × features) float32 for the pairs (rows[i] of the batch, product cols[i]); all of the batch's
+    customers × all products, customer-major, when rows and cols are None."""
+    n, p = len(batch), product_features.shape[0]
+    if rows is None or cols is None:
+        rows, cols = np.repeat(np.arange(n), p), np.tile(np.arange(p), n)
+    out = np.empty((len(rows), len(layout.names)), dtype=np.float32)
+    column = 0
+    for name in layout.generators:
+        out[:, column] = scores[name][rows, cols]
+        column += 1
+    for name in layout.generators:
+        out[:, column] = percentile_ranks(scores[name])[rows, cols]
+        column += 1
+    width = len(layout.customer)
+    out[:, column : column + width] = batch.features[rows]
+    column += width
+    width = len(layout.product)
+    out[:, column : column + width] = product_features[cols]
+    column += width
+    history_size = np.diff(batch.history.indptr).astype(np.float32)
+    seen = _pairs_of(batch.seen_days, rows, cols)
+    out[:, column] = batch.days_since_last_event[rows]
+    out[:, column + 1] = batch.day_of_month[rows]
+    out[:, column + 2] = history_size[rows]
+    out[:, column + 3] = _pairs_of(batch.shown, rows, cols)
+    out[:, column + 4] = _pairs_of(batch.dismissed, rows, cols)
+    out[:, column + 5] = np.where(seen > 0, seen - 1.0, np.nan)  # never seen: missing, which trees handle
+    return out
+
+
+class Ranker:
+    """LightGBM lambdarank over pair features; the booster is kept as LightGBM's own model text."""
+
+    def __init__(self, booster: Any | None = None, *, feature_names: list[str] | None = None) -> None:
+        self.booster = booster
+        self.feature_names = feature_names or []
+        self.best_iteration: int | None = None
+
+    @staticmethod
+    def train(
+        *,
+        features: np.ndarray,
+        labels: np.ndarray,
+        groups: np.ndarray,
+        valid: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        feature_names: list[str],
+        params: dict[str, Any],
+        rounds: int,
+        early_stopping_rounds: int,
+    ) -> Ranker:
+        """Lambdarank on lists given by `groups` (sizes, in row order); early stopping on NDCG@10 of `valid`."""
+        import lightgbm as lgb
+
+        params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "verbosity": -1, **params}
+        train_set = lgb.Dataset(features, labels, group=groups, feature_name=_safe_names(feature_names))
+        valid_sets, callbacks = [], []
+        if valid is not None and len(valid[2]):
+            valid_sets.append(lgb.Dataset(valid[0], valid[1], group=valid[2], reference=train_set))
+            callbacks.append(lgb.early_stopping(early_stopping_rounds, verbose=False))
+        booster = lgb.train(params, train_set, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks)
+        ranker = Ranker(booster, feature_names=feature_names)
+        ranker.best_iteration = int(booster.best_iteration or booster.current_iteration())
+        return ranker
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self.booster is None:
+            raise RuntimeError("the ranker is not trained")
+        # Small requests run single-threaded: spinning up threads costs more than the trees for one customer.
+        threads = 1 if len(features) < 20_000 else 0
+        return np.asarray(
+            self.booster.predict(features, num_iteration=self.best_iteration, num_threads=threads), dtype=np.float32
+        )
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """(pairs × (features + 1)): each feature's additive share of the score, then the bias; rows sum to the
+        score `predict` gives."""
+        if self.booster is None:
+            raise RuntimeError("the ranker is not trained")
+        return np.asarray(
+            self.booster.predict(features, num_iteration=self.best_iteration, pred_contrib=True, num_threads=1),
+            dtype=np.float64,
+        )
+
+    def to_text(self) -> str:
+        return str(self.booster.model_to_string(num_iteration=self.best_iteration))
+
+    @classmethod
+    def from_text(cls, text: str, *, feature_names: list[str]) -> Ranker:
+        import lightgbm as lgb
+
+        ranker = cls(lgb.Booster(model_str=text), feature_names=feature_names)
+        ranker.best_iteration = None  # the saved text holds exactly the kept trees
+        return ranker
+
+    def feature_importance(self) -> dict[str, float]:
+        gains = self.booster.feature_importance(importance_type="gain", iteration=self.best_iteration)
+        total = float(gains.sum()) or 1.0
+        return {name: round(float(g) / total, 4) for name, g in zip(self.feature_names, gains, strict=True)}
+
+
+def _safe_names(names: list[str]) -> list[str]:
+    # LightGBM rejects some characters in feature names (JSON special ones); ours keep their own list.
+    return [f"f{i}" for i in range(len(names))]
+
+
+def drivers(contributions: np.ndarray, layout: FeatureLayout) -> dict[str, float]:
+    """One pair's contributions summed per driver, largest first (the bias is left out: it is the same for
+    every pair and explains nothing)."""
+    totals: dict[str, float] = {}
+    for driver, value in zip(layout.drivers, contributions[: len(layout.names)], strict=True):
+        totals[driver] = totals.get(driver, 0.0) + float(value)
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+def top_driver(contributions: np.ndarray, layout: FeatureLayout) -> str:
+    """The driver that pushed this pair's score up the most."""
+    return next(iter(drivers(contributions, layout)))
