@@ -31,6 +31,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.productinteraction": VIEW,
         "customers.profilesnapshot": VIEW,
         "products.product": VIEW,
+        "advisor.recommendationset": VIEW,
+        "advisor.recommendation": VIEW,
     },
     RISK_OFFICER: {
         "customers.customer": VIEW,
@@ -53,6 +55,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.partnerconsent": VIEW,
         "products.product": VIEW,
         "bank.modelversion": VIEW,
+        "advisor.recommendationset": VIEW,
+        "advisor.recommendation": VIEW,
+        "advisor.blockedcandidate": VIEW,
     },
     SUPPORT_AGENT: {
         "customers.customer": VIEW,
@@ -72,6 +77,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.partnerconsent": ALL,
         "products.product": ALL,
         "bank.modelversion": ("view", "change"),
+        "advisor.recommendationset": VIEW,
+        "advisor.recommendation": VIEW,
+        "advisor.blockedcandidate": VIEW,
         "auth.user": ALL,
         "auth.group": VIEW,
         "django_q.schedule": ALL,

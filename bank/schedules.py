@@ -8,6 +8,9 @@ SCHEDULES = [
     # (name, task, schedule type, minutes, cluster)
     ("Recompute customer profiles", "customers.tasks.compute_profiles_task", Schedule.DAILY, None, None),
     ("Embed new or changed products", "products.tasks.embed_products_task", Schedule.MINUTES, 60, None),
+    # Weekly, on the ML cluster: the new version is registered and activated only if it evaluates no worse.
+    ("Retrain the recommender", "advisor.tasks.train_recommender_task", Schedule.WEEKLY, None, "ml"),
+    ("Refresh everyone's recommendations", "advisor.tasks.recommend_all_task", Schedule.DAILY, None, "ml"),
 ]
 
 

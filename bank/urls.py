@@ -2,16 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import advisor.urls
 import customers.urls
 import products.urls
 
 api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("products.api.urls")),
+    path("", include("advisor.api.urls")),
 ]
 
 # The customer portal: server-rendered pages of every app, under one namespace.
-portal = (customers.urls.urlpatterns + products.urls.urlpatterns, "portal")
+portal = (customers.urls.urlpatterns + products.urls.urlpatterns + advisor.urls.urlpatterns, "portal")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -48,6 +48,13 @@ class Command(BaseCommand):
         call_command("embed_products")
         self._step("Customers: profiles and profile embeddings")
         call_command("compute_profiles")
+        from bank.registry import active_version
+
+        if active_version("advisor.recommender") is None:
+            self._step("Advisor: training the recommender (candidates + learned ranker)")
+            call_command("train_recommender", activate=True)
+        else:
+            self._step(f"Advisor: recommender {active_version('advisor.recommender').label} is active")
 
         from bank.demo_logins import DEMO_PASSWORD, ensure_demo_logins
         from bank.schedules import ensure_schedules
@@ -75,6 +82,8 @@ class Command(BaseCommand):
         w(f"  Staff back office {base}/admin/      password for every role: {password}")
         for username, role in logins.staff.items():
             w(f"      {username:<11} {role}")
+        w(f"  Portal, for you   {base}/recommendations/")
+        w(f"  Recommendation performance  {base}/admin/advisor/recommendationset/performance/")
         w(f"  API               {base}/api/v1/products/")
         w(f"  API docs          {base}/api/docs/   (OpenAPI schema: {base}/api/schema/)")
         w(f"  Partner token     {logins.partner_token}")

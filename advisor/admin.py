@@ -1,0 +1,179 @@
+"""Back office for recommendations: what was shown and why, what the gate blocked, and how it performed.
+
+These are records of decisions: staff read them, nobody edits or deletes them in the admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from advisor.charts import ctr_chart
+from advisor.models import BlockedCandidate, BlockReason, Recommendation, RecommendationSet
+from advisor.selectors import engagement
+from customers.selectors import Actor, visible_customers
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RecommendationInline(admin.TabularInline):
+    model = Recommendation
+    fields = ["rank", "product", "score", "driver", "reasons_en", "contribution_table"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("Feature contributions"))
+    def contribution_table(self, obj: Recommendation) -> str:
+        return contribution_table(obj.contributions)
+
+
+class BlockedInline(admin.TabularInline):
+    model = BlockedCandidate
+    fields = ["product", "score", "reasons", "detail"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def contribution_table(contributions: dict[str, float], *, top: int = 8) -> str:
+    """The largest contributions (log-odds units of the ranker) as a small signed table."""
+    items = sorted(contributions.items(), key=lambda kv: -abs(kv[1]))[:top]
+    if not items:
+        return "—"
+    return format_html(
+        "<table class='contributions'>{}</table>",
+        format_html_join(
+            "", "<tr><td>{}</td><td style='text-align:right;color:{}'>{}</td></tr>",
+            ((name, "#1a7f37" if value >= 0 else "#b42318", f"{value:+.3f}") for name, value in items),
+        ),
+    )
+
+
+@admin.register(RecommendationSet)
+class RecommendationSetAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at", "customer", "channel", "model_version", "query", "candidates_considered", "candidates_blocked",
+    ]
+    list_filter = ["channel", "model_version", "created_at"]
+    search_fields = ["customer__external_ref", "customer__full_name", "query"]
+    date_hierarchy = "created_at"
+    list_select_related = ["customer", "model_version"]
+    inlines = [RecommendationInline, BlockedInline]
+    fields = [
+        "public_id", "customer", "channel", "model_version", "query", "needs", "context",
+        "candidates_considered", "candidates_blocked", "created_at",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+    change_list_template = "admin/advisor/recommendationset/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        dashboard = path(
+            "performance/", self.admin_site.admin_view(self.performance_view), name="advisor_performance"
+        )
+        return [dashboard, *super().get_urls()]
+
+    def performance_view(self, request: HttpRequest) -> HttpResponse:
+        """CTR and conversion over time, per model version and per segment, over the customers the user sees."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            days = min(max(int(request.GET.get("days", 30)), 7), 180)
+        except ValueError:
+            days = 30
+        visible = visible_customers(actor=Actor(user=request.user))
+        by_model = engagement(customers=visible, days=days, by="model")
+        by_segment = engagement(customers=visible, days=days, by="segment")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Recommendation performance"),
+            "opts": self.model._meta,
+            "days": days,
+            "by_model": by_model,
+            "by_segment": by_segment,
+            "model_chart": ctr_chart(by_model),
+            "segment_chart": ctr_chart(by_segment),
+        }
+        return TemplateResponse(request, "admin/advisor/performance.html", context)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecommendationSet]:
+        # A relationship manager sees the recommendations of their own book only, as everywhere else.
+        return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(ReadOnlyAdmin):
+    list_display = ["recommendation_set", "rank", "product", "score", "driver", "model_version"]
+    list_filter = ["driver", "model_version"]
+    search_fields = ["customer__external_ref", "product__code"]
+    list_select_related = ["recommendation_set", "product", "model_version"]
+    fields = [
+        "recommendation_set", "customer", "product", "rank", "score", "model_version", "driver",
+        "reasons_en", "reasons_zh", "contribution_table",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description=_("Feature contributions"))
+    def contribution_table(self, obj: Recommendation) -> str:
+        return contribution_table(obj.contributions, top=30)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Recommendation]:
+        return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    title = _("reason")
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(BlockReason.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[BlockedCandidate]) -> QuerySet[BlockedCandidate]:
+        if self.value():
+            return queryset.filter(reasons__contains=[self.value()])
+        return queryset
+
+
+@admin.register(BlockedCandidate)
+class BlockedCandidateAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "product", "reason_list", "detail", "model_version"]
+    list_filter = [ReasonFilter, "model_version", "created_at"]
+    search_fields = ["customer__external_ref", "product__code"]
+    date_hierarchy = "created_at"
+    list_select_related = ["customer", "product", "model_version"]
+    fields = ["recommendation_set", "customer", "product", "score", "reasons", "detail", "model_version", "created_at"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description=_("Reasons"))
+    def reason_list(self, obj: BlockedCandidate) -> str:
+        return ", ".join(str(BlockReason(code).label) for code in obj.reasons)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BlockedCandidate]:
+        return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))

@@ -1,0 +1,101 @@
+"""What the advisor recommended, to whom, why, and what it refused to recommend.
+
+Every stored recommendation points at the model version that produced it; every candidate the suitability
+gate blocked (one the model would otherwise have shown) is kept with the rule that blocked it, for
+compliance.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    API = "api", _("API")
+    PORTAL = "portal", _("Portal")
+    BATCH = "batch", _("Batch")
+    CHAT = "chat", _("Chat")
+
+
+class BlockReason(models.TextChoices):
+    """The suitability and eligibility rules. Each is a hard constraint, checked for every candidate."""
+
+    NOT_ON_SALE = "not_on_sale", _("Not on sale")
+    RISK_ABOVE_TOLERANCE = "risk_above_tolerance", _("Risk above the customer's tolerance")
+    BELOW_MIN_AGE = "below_min_age", _("Below the minimum age")
+    ABOVE_MAX_AGE = "above_max_age", _("Above the maximum age")
+    INCOME_BELOW_MINIMUM = "income_below_minimum", _("Income below the minimum")
+    KYC_NOT_VERIFIED = "kyc_not_verified", _("Identity (KYC) not verified")
+    RESIDENCY_NOT_ALLOWED = "residency_not_allowed", _("Residency not allowed")
+    ALREADY_HELD = "already_held", _("Already held (holding twice makes no sense)")
+    AMOUNT_OUT_OF_REACH = "amount_out_of_reach", _("Minimum amount out of reach")
+
+
+class RecommendationSet(models.Model):
+    """One answer to "what should this customer consider?": the ranked list, how it was asked, by which model."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="recommendation_sets")
+    model_version = models.ForeignKey("bank.ModelVersion", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    query = models.CharField(max_length=500, blank=True, help_text="What the customer typed, if anything.")
+    needs = models.JSONField(default=dict, blank=True, help_text="Constraints read from the query.")
+    context = models.JSONField(default=dict, blank=True, help_text="Day of month, recency: what shaped the order.")
+    candidates_considered = models.PositiveIntegerField(default=0)
+    candidates_blocked = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="recset_customer_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Recommendations for customer #{self.customer_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Recommendation(models.Model):
+    recommendation_set = models.ForeignKey(RecommendationSet, on_delete=models.CASCADE, related_name="items")
+    # Denormalised from the set: feedback and the CTR dashboard join on customer and product directly.
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey("bank.ModelVersion", on_delete=models.PROTECT, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    driver = models.CharField(max_length=60, help_text="What contributed most to the score.")
+    reasons_en = models.JSONField(default=list)
+    reasons_zh = models.JSONField(default=list)
+    contributions = models.JSONField(default=dict, help_text="Feature contributions to the score (staff view).")
+
+    class Meta:
+        ordering = ["recommendation_set_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["recommendation_set", "rank"], name="recommendation_rank_unique"),
+            models.UniqueConstraint(fields=["recommendation_set", "product"], name="recommendation_product_unique"),
+        ]
+        indexes = [models.Index(fields=["customer", "product"], name="recommendation_cust_prod_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} product #{self.product_id} for customer #{self.customer_id}"
+
+
+class BlockedCandidate(models.Model):
+    """A product the model ranked high enough to show, refused by the suitability gate."""
+
+    recommendation_set = models.ForeignKey(RecommendationSet, on_delete=models.CASCADE, related_name="blocked")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey("bank.ModelVersion", on_delete=models.PROTECT, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(help_text="Every rule the product failed, as codes.")
+    detail = models.TextField(help_text="The facts behind the reasons, for compliance.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="blocked_customer_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Blocked product #{self.product_id} for customer #{self.customer_id}: {', '.join(self.reasons)}"

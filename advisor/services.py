@@ -1,0 +1,260 @@
+"""Recommending products and recording what customers did with them. The one entry point for every path
+(API, portal, batch, chat): the suitability gate is applied here, so no caller can skip it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from advisor.ml import scoring
+from advisor.models import BlockedCandidate, Channel, Recommendation, RecommendationSet
+from advisor.needs import Needs, parse_needs
+from advisor.reasons import ReasonFacts, reasons_for
+from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
+from customers.models import Customer, InteractionEvent, ProductInteraction, ProfileSnapshot
+from products.models import Product
+
+# A dismissed product stays out of the customer's recommendations this long: they said no.
+DISMISS_QUIET_PERIOD = timedelta(days=30)
+# MMR trade-off between relevance and novelty (Carbonell & Goldstein, 1998); 1.0 is pure relevance.
+MMR_LAMBDA = 0.75
+MAX_K = 50
+
+
+class NoActiveRecommender(Exception):
+    """No recommender model is active yet (train one: `python manage.py train_recommender`)."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    index: int  # position in the catalogue arrays
+    score: float
+
+
+def recommend_products(
+    *, customer: Customer, k: int = 10, channel: str = Channel.API, query: str = ""
+) -> RecommendationSet:
+    """Rank the catalogue for `customer`, keep only what the suitability gate allows, store and return the set.
+
+    Guarantees: every stored item passed the gate for this customer at this moment; every candidate the model
+    would have shown but the gate refused is stored as a BlockedCandidate with its reasons; every row records
+    the model version. Raises ValueError for a bad `k` or an unreadable `query` (the callers' 400), and
+    NoActiveRecommender when no model is active.
+    """
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be from 1 to {MAX_K}, got {k}.")
+    needs = parse_needs(query) if query.strip() else None
+    now = timezone.now()
+
+    rules = catalogue_rules()
+    gate = SuitabilityGate(CustomerFacts.of(customer), rules)
+    scored = scoring.score_customer(customer=customer, catalogue_ids=rules.ids)
+    if scored is None:
+        raise NoActiveRecommender("No recommender model is active.")
+    scores = scored.scores
+
+    wanted = np.ones(len(rules.ids), dtype=bool)
+    if needs is not None and not needs.is_empty:
+        wanted = _matching(needs, rules.ids)
+        if needs.tags and not (wanted & gate.allowed()).any():
+            # Features ("travel", "capital-protected") are how products are tagged, which customers cannot
+            # know; when they rule out everything suitable, the harder constraints (type, risk, term, amount)
+            # still stand and the features are dropped, which the stored needs then show.
+            needs = replace(needs, tags=(), matched=tuple(e for e in needs.matched if e.constraint != "tags"))
+            wanted = _matching(needs, rules.ids)
+    dismissed = ProductInteraction.objects.filter(
+        customer=customer, event=InteractionEvent.DISMISS, timestamp__gte=now - DISMISS_QUIET_PERIOD
+    ).values_list("product_id", flat=True)
+    for product_id in dismissed:
+        i = rules.index.get(product_id)
+        if i is not None:
+            wanted[i] = False
+
+    allowed = gate.allowed() & wanted
+    chosen = _diversify(scores=scores, allowed=allowed, vectors=scored.product_vectors, k=k)
+    blocked = _blocked_above_cutoff(scores=scores, gate_allowed=gate.allowed(), wanted=wanted, chosen=chosen, k=k)
+
+    products = Product.objects.in_bulk([int(rules.ids[r.index]) for r in chosen + blocked])
+    facts = _reason_facts(customer)
+    with transaction.atomic():
+        recommendation_set = RecommendationSet.objects.create(
+            customer=customer, model_version=scored.model_version, channel=channel, query=query.strip(),
+            needs=needs.to_json() if needs is not None else {},
+            context=scored.context, candidates_considered=int(wanted.sum()), candidates_blocked=len(blocked),
+        )
+        items = []
+        for rank, ranked in enumerate(chosen, start=1):
+            product = products[int(rules.ids[ranked.index])]
+            driver, contributions = scored.explain(ranked.index)
+            reasons = reasons_for(product=product, driver=driver, facts=facts, needs=needs)
+            items.append(Recommendation(
+                recommendation_set=recommendation_set, customer=customer, product=product,
+                model_version=scored.model_version, rank=rank, score=round(ranked.score, 6), driver=driver,
+                reasons_en=reasons.en, reasons_zh=reasons.zh, contributions=contributions,
+            ))
+        Recommendation.objects.bulk_create(items)
+        BlockedCandidate.objects.bulk_create(
+            BlockedCandidate(
+                recommendation_set=recommendation_set, customer=customer,
+                product=products[int(rules.ids[ranked.index])], model_version=scored.model_version,
+                score=round(ranked.score, 6), reasons=gate.reasons(ranked.index), detail=gate.detail(ranked.index),
+            )
+            for ranked in blocked
+        )
+    return recommendation_set
+
+
+def _matching(needs: Needs, ids: np.ndarray) -> np.ndarray:
+    matching = list(Product.objects.filter(needs.as_q()).values_list("id", flat=True))
+    return np.isin(ids, matching)
+
+
+def _diversify(*, scores: np.ndarray, allowed: np.ndarray, vectors: np.ndarray | None, k: int) -> list[Ranked]:
+    """Maximal marginal relevance over the product embeddings among the best allowed candidates.
+
+    Scores are rescaled to [0, 1] within the candidate pool so that λ trades relevance against similarity on
+    comparable scales. Without vectors the order is by score alone.
+    """
+    pool = np.flatnonzero(allowed)
+    if pool.size == 0:
+        return []
+    pool = pool[np.argsort(-scores[pool], kind="stable")][: max(4 * k, 40)]
+    if vectors is None or pool.size <= 1:
+        return [Ranked(int(i), float(scores[i])) for i in pool[:k]]
+    relevance = scores[pool]
+    span = float(relevance.max() - relevance.min()) or 1.0
+    relevance = (relevance - relevance.min()) / span
+    pool_vectors = vectors[pool]
+    similarity = pool_vectors @ pool_vectors.T
+    picked: list[int] = [0]
+    max_similarity = similarity[0].copy()
+    while len(picked) < min(k, pool.size):
+        mmr = MMR_LAMBDA * relevance - (1 - MMR_LAMBDA) * max_similarity
+        mmr[picked] = -np.inf
+        best = int(np.argmax(mmr))
+        picked.append(best)
+        max_similarity = np.maximum(max_similarity, similarity[best])
+    return [Ranked(int(pool[j]), float(scores[pool[j]])) for j in picked]
+
+
+def _blocked_above_cutoff(
+    *, scores: np.ndarray, gate_allowed: np.ndarray, wanted: np.ndarray, chosen: list[Ranked], k: int
+) -> list[Ranked]:
+    """The candidates the gate refused that scored at least as high as the last one shown (at most k).
+
+    These are the refusals that changed what the customer saw; logging every unsuitable product in the
+    catalogue on every request would bury them.
+    """
+    refused = np.flatnonzero(wanted & ~gate_allowed)
+    if refused.size == 0:
+        return []
+    cutoff = min((r.score for r in chosen), default=-np.inf)
+    refused = refused[scores[refused] >= cutoff]
+    refused = refused[np.argsort(-scores[refused], kind="stable")][:k]
+    return [Ranked(int(i), float(scores[i])) for i in refused]
+
+
+def _reason_facts(customer: Customer) -> ReasonFacts:
+    profile = ProfileSnapshot.objects.filter(customer=customer).order_by("-as_of").only("spend_mix").first()
+    spend_mix: dict[str, float] = profile.spend_mix if profile is not None else {}
+    top = max(spend_mix.items(), key=lambda kv: kv[1])[0] if spend_mix else ""
+    return ReasonFacts(risk_tolerance=customer.risk_tolerance, life_stage=customer.life_stage, top_spend_category=top)
+
+
+# --- feedback -----------------------------------------------------------------------------------------------
+
+FEEDBACK_EVENTS = (
+    InteractionEvent.IMPRESSION, InteractionEvent.CLICK, InteractionEvent.DISMISS, InteractionEvent.PURCHASE,
+)
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    interaction: ProductInteraction
+    created: bool  # False when an identical earlier request (same key, same body) is replayed
+
+
+def record_feedback(
+    *,
+    customer: Customer,
+    product: Product,
+    event: str,
+    channel: str,
+    recommendation_set: RecommendationSet | None = None,
+    idempotency_key: str = "",
+) -> FeedbackResult:
+    """Record that `customer` saw, clicked, dismissed or bought `product`.
+
+    With an `idempotency_key`, the same key and the same body return the first result and write nothing;
+    the same key with a different body raises IdempotencyConflict. The key is scoped to the customer, so two
+    callers cannot collide. The customer's next recommendations reflect the event at once (the scorer folds
+    the current history in; a dismissal keeps the product out for DISMISS_QUIET_PERIOD).
+    """
+    if event not in FEEDBACK_EVENTS:
+        raise ValueError(f"Unknown event {event!r}; expected one of {', '.join(FEEDBACK_EVENTS)}.")
+    if recommendation_set is not None and recommendation_set.customer_id != customer.pk:
+        raise ValueError("That recommendation was made for another customer.")
+    body = {"product": product.pk, "event": event, "set": recommendation_set.pk if recommendation_set else None}
+    stored_key = _scoped_key(customer=customer, key=idempotency_key, body=body) if idempotency_key else None
+    if stored_key is not None:
+        replay = _replay(stored_key)
+        if replay is not None:
+            return replay
+    try:
+        with transaction.atomic():
+            interaction = ProductInteraction.objects.create(
+                customer=customer, product=product, event=event, timestamp=timezone.now(), channel=channel,
+                model_version_id=recommendation_set.model_version_id if recommendation_set else None,
+                idempotency_key=stored_key,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the race; answer as it did.
+        replay = _replay(stored_key) if stored_key else None
+        if replay is None:
+            raise
+        return replay
+    return FeedbackResult(interaction=interaction, created=True)
+
+
+def _scoped_key(*, customer: Customer, key: str, body: dict[str, Any]) -> str:
+    # Stored as "<hash of customer+key>:<hash of body>" so a replay can tell "same request" from "key reused".
+    key_hash = hashlib.sha256(f"{customer.pk}:{key}".encode()).hexdigest()[:48]
+    body_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
+    return f"{key_hash}:{body_hash}"
+
+
+def _replay(stored_key: str) -> FeedbackResult | None:
+    key_hash, _, _ = stored_key.partition(":")
+    earlier = ProductInteraction.objects.filter(idempotency_key__startswith=f"{key_hash}:").first()
+    if earlier is None:
+        return None
+    if earlier.idempotency_key != stored_key:
+        raise IdempotencyConflict("This Idempotency-Key was already used with a different request.")
+    return FeedbackResult(interaction=earlier, created=False)
+
+
+def record_impressions(*, recommendation_set: RecommendationSet, channel: str) -> None:
+    """Record that the items of `recommendation_set` were shown: once per set and product, however often the
+    page is reloaded (the key makes a repeat a no-op)."""
+    now = timezone.now()
+    rows = [
+        ProductInteraction(
+            customer_id=item.customer_id, product_id=item.product_id, event=InteractionEvent.IMPRESSION,
+            timestamp=now, channel=channel, model_version_id=item.model_version_id,
+            idempotency_key=f"impression:{recommendation_set.public_id}:{item.product_id}",
+        )
+        for item in recommendation_set.items.all()
+    ]
+    ProductInteraction.objects.bulk_create(rows, ignore_conflicts=True)

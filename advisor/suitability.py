@@ -1,0 +1,210 @@
+"""The suitability and eligibility gate: a hard constraint on every recommendation path.
+
+A product may be recommended to a customer only if all of these hold:
+- it is on sale;
+- its risk level is at most the customer's assessed risk tolerance;
+- the customer meets its age, income, identity (KYC) and residency rules;
+- the customer does not already hold it, unless holding it twice makes sense (`allows_multiple`);
+- for products the customer pays into (deposits, wealth, funds, bonds, insurance), its minimum amount is within
+  the customer's liquid assets (current and savings balances).
+
+The gate is vectorised over the catalogue (one boolean per product in a few microseconds), because the
+recommendation service asks it about every product on every request; `reasons` spells out, for one product,
+every rule it fails, for the compliance log.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from advisor.models import BlockReason
+from customers.models import Account, AccountType, Customer, Holding, KycStatus
+from products.models import Product, ProductType
+
+# Types a customer pays money into: their minimum amount must be within reach. For cards and loans the
+# "minimum amount" is a credit amount the bank lends, not money the customer needs to have.
+FUNDED_TYPES = frozenset(
+    {ProductType.DEPOSIT, ProductType.WEALTH, ProductType.FUND, ProductType.BOND, ProductType.INSURANCE}
+)
+LIQUID_ACCOUNTS = (AccountType.CURRENT, AccountType.SAVINGS)
+_NO_MAX_AGE = 200
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """What the gate needs to know about a customer, read once per request."""
+
+    customer_id: int
+    age: int
+    annual_income: Decimal
+    kyc_verified: bool
+    residency: str
+    risk_tolerance: int
+    liquid_assets: Decimal
+    held_product_ids: frozenset[int]
+
+    @classmethod
+    def of(cls, customer: Customer, *, today: date | None = None) -> CustomerFacts:
+        today = today or timezone.localdate()
+        liquid = sum(
+            Account.objects.filter(
+                customer=customer, type__in=LIQUID_ACCOUNTS, status=Account.Status.ACTIVE
+            ).values_list("balance", flat=True),
+            Decimal("0"),
+        )
+        held = set(
+            Holding.objects.filter(customer=customer, status=Holding.Status.ACTIVE).values_list("product_id", flat=True)
+        )
+        # A card or loan is held as an account opened on the product.
+        held |= set(
+            Account.objects.filter(customer=customer, product__isnull=False)
+            .exclude(status=Account.Status.CLOSED)
+            .values_list("product_id", flat=True)
+        )
+        return cls(
+            customer_id=customer.pk,
+            age=customer.age_on(today),
+            annual_income=customer.declared_annual_income,
+            kyc_verified=customer.kyc_status == KycStatus.VERIFIED,
+            residency=customer.residency,
+            risk_tolerance=customer.risk_tolerance,
+            liquid_assets=liquid,
+            held_product_ids=frozenset(held),
+        )
+
+
+@dataclass(frozen=True)
+class CatalogueRules:
+    """The catalogue's rules as parallel arrays (index i is product `ids[i]`)."""
+
+    ids: np.ndarray
+    index: dict[int, int]
+    on_sale: np.ndarray
+    risk_level: np.ndarray
+    min_age: np.ndarray
+    max_age: np.ndarray
+    min_income: np.ndarray
+    kyc_required: np.ndarray
+    allows_multiple: np.ndarray
+    funded: np.ndarray
+    min_amount: np.ndarray
+    residency: list[frozenset[str]]
+    # Products with a residency rule; most have none, so the per-product loop is short.
+    residency_limited: np.ndarray
+
+    @classmethod
+    def from_products(cls, products: list[Product]) -> CatalogueRules:
+        ids = np.array([p.pk for p in products], dtype=np.int64)
+        residency = [frozenset(p.residency or ()) for p in products]
+        return cls(
+            ids=ids,
+            index={int(pk): i for i, pk in enumerate(ids)},
+            on_sale=np.array([p.is_active for p in products], dtype=bool),
+            risk_level=np.array([p.risk_level for p in products], dtype=np.int16),
+            min_age=np.array([p.min_age for p in products], dtype=np.int16),
+            max_age=np.array([p.max_age if p.max_age is not None else _NO_MAX_AGE for p in products], dtype=np.int16),
+            min_income=np.array([float(p.min_annual_income) for p in products], dtype=np.float64),
+            kyc_required=np.array([p.kyc_required for p in products], dtype=bool),
+            allows_multiple=np.array([p.allows_multiple for p in products], dtype=bool),
+            funded=np.array([p.type in FUNDED_TYPES for p in products], dtype=bool),
+            min_amount=np.array([float(p.min_amount) for p in products], dtype=np.float64),
+            residency=residency,
+            residency_limited=np.flatnonzero([bool(r) for r in residency]),
+        )
+
+
+_cache_lock = threading.Lock()
+_cached: tuple[tuple[int, object], CatalogueRules] | None = None
+
+
+def catalogue_rules() -> CatalogueRules:
+    """The whole catalogue's rules, cached per process and rebuilt when any product changes.
+
+    The key (count, latest updated_at) is one cheap aggregate query; a product edited in the admin bumps
+    updated_at, so the next request sees the new rules.
+    """
+    global _cached
+    stamp = Product.objects.aggregate(n=Count("id"), changed=Max("updated_at"))
+    key = (stamp["n"], stamp["changed"])
+    with _cache_lock:
+        if _cached is not None and _cached[0] == key:
+            return _cached[1]
+    rules = CatalogueRules.from_products(list(Product.objects.order_by("id")))
+    with _cache_lock:
+        _cached = (key, rules)
+    return rules
+
+
+class SuitabilityGate:
+    """The rules applied to one customer. `allowed()` is the mask; `reasons(i)` explains a refusal."""
+
+    def __init__(self, facts: CustomerFacts, rules: CatalogueRules) -> None:
+        self.facts = facts
+        self.rules = rules
+        self._failures = self._evaluate()
+        self._allowed = ~np.any(np.stack(list(self._failures.values())), axis=0)
+
+    def _evaluate(self) -> dict[str, np.ndarray]:
+        f, r = self.facts, self.rules
+        held = np.zeros(len(r.ids), dtype=bool)
+        for product_id in f.held_product_ids:
+            i = r.index.get(product_id)
+            if i is not None:
+                held[i] = True
+        residency_blocked = np.zeros(len(r.ids), dtype=bool)
+        for i in r.residency_limited:
+            residency_blocked[i] = f.residency not in r.residency[i]
+        return {
+            BlockReason.NOT_ON_SALE: ~r.on_sale,
+            BlockReason.RISK_ABOVE_TOLERANCE: r.risk_level > f.risk_tolerance,
+            BlockReason.BELOW_MIN_AGE: f.age < r.min_age,
+            BlockReason.ABOVE_MAX_AGE: f.age > r.max_age,
+            BlockReason.INCOME_BELOW_MINIMUM: float(f.annual_income) < r.min_income,
+            BlockReason.KYC_NOT_VERIFIED: r.kyc_required & (not f.kyc_verified),
+            BlockReason.RESIDENCY_NOT_ALLOWED: residency_blocked,
+            BlockReason.ALREADY_HELD: held & ~r.allows_multiple,
+            BlockReason.AMOUNT_OUT_OF_REACH: r.funded & (r.min_amount > float(f.liquid_assets)),
+        }
+
+    def allowed(self) -> np.ndarray:
+        """One boolean per catalogue product: may it be recommended to this customer?"""
+        return self._allowed
+
+    def allows(self, product_id: int) -> bool:
+        i = self.rules.index.get(product_id)
+        return i is not None and bool(self._allowed[i])
+
+    def reasons(self, i: int) -> list[str]:
+        """Every rule product `i` (a catalogue index) fails, as BlockReason codes; empty when allowed."""
+        return [str(code) for code, failed in self._failures.items() if failed[i]]
+
+    def detail(self, i: int) -> str:
+        """The facts behind a refusal, in words compliance can check against the customer's record."""
+        f, r = self.facts, self.rules
+        facts = {
+            BlockReason.NOT_ON_SALE: "the product is withdrawn from sale",
+            BlockReason.RISK_ABOVE_TOLERANCE: (
+                f"product risk R{r.risk_level[i]} > customer tolerance R{f.risk_tolerance}"
+            ),
+            BlockReason.BELOW_MIN_AGE: f"customer age {f.age} < minimum {r.min_age[i]}",
+            BlockReason.ABOVE_MAX_AGE: f"customer age {f.age} > maximum {r.max_age[i]}",
+            BlockReason.INCOME_BELOW_MINIMUM: (
+                f"declared income {f.annual_income:,.2f} < minimum {r.min_income[i]:,.2f} a year"
+            ),
+            BlockReason.KYC_NOT_VERIFIED: "identity (KYC) is not verified",
+            BlockReason.RESIDENCY_NOT_ALLOWED: (
+                f"residency {f.residency} not in {', '.join(sorted(r.residency[i]))}"
+            ),
+            BlockReason.ALREADY_HELD: "already held, and the product is one per customer",
+            BlockReason.AMOUNT_OUT_OF_REACH: (
+                f"minimum amount {r.min_amount[i]:,.2f} > liquid assets {f.liquid_assets:,.2f}"
+            ),
+        }
+        return "; ".join(facts[BlockReason(code)] for code in self.reasons(i))

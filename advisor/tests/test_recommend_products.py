@@ -1,0 +1,229 @@
+"""recommend_products and record_feedback on a seeded bank with a trained recommender."""
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from advisor import services
+from advisor.ml import scoring
+from advisor.models import BlockedCandidate, BlockReason, Channel, Recommendation, RecommendationSet
+from advisor.needs import parse_needs
+from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
+from advisor.tasks import recommend_all_task
+from customers.models import Channel as InteractionChannel
+from customers.models import Customer, InteractionEvent, ProductInteraction
+from products.models import Product
+
+pytestmark = [pytest.mark.django_db, pytest.mark.model]
+
+
+def _gate(customer: Customer) -> SuitabilityGate:
+    return SuitabilityGate(CustomerFacts.of(customer), catalogue_rules())
+
+
+def test_a_set_is_stored_with_the_model_version_reasons_and_only_suitable_products(trained_bank):
+    customer = trained_bank.customer
+
+    result = services.recommend_products(customer=customer, k=5, channel=Channel.API)
+
+    items = list(result.items.order_by("rank"))
+    assert [i.rank for i in items] == [1, 2, 3, 4, 5]
+    assert result.model_version == trained_bank.model
+    assert {i.model_version_id for i in items} == {trained_bank.model.pk}
+    gate = _gate(customer)
+    assert all(gate.allows(i.product_id) for i in items)
+    assert len({i.product_id for i in items}) == 5
+    for item in items:
+        assert item.reasons_en[-1].startswith(f"Fits your risk level R{customer.risk_tolerance}")
+        assert item.reasons_zh[-1].startswith(f"符合您的风险等级 R{customer.risk_tolerance}")
+        assert item.driver
+        assert item.contributions  # the staff view's feature contributions
+
+
+def test_no_customer_in_the_bank_is_recommended_anything_unsuitable(trained_bank):
+    done = recommend_all_task(k=10)
+
+    consenting = Customer.objects.filter(consent_profiling=True)
+    assert done == consenting.count() > 0
+    violations = 0
+    for customer in consenting:
+        gate = _gate(customer)
+        shown = Recommendation.objects.filter(customer=customer, recommendation_set__channel=Channel.BATCH)
+        violations += sum(not gate.allows(pid) for pid in shown.values_list("product_id", flat=True))
+    assert violations == 0
+
+
+def test_what_the_gate_refuses_above_the_cut_is_logged_with_its_reasons(trained_bank):
+    customer = trained_bank.customer
+    Customer.objects.filter(pk=customer.pk).update(risk_tolerance=5)
+    customer.refresh_from_db()
+    shown = services.recommend_products(customer=customer, k=5, channel=Channel.API)
+    # The best-scored product shown that is above R1; then lower the customer's tolerance to just below it.
+    favourite = (
+        shown.items.filter(product__risk_level__gte=2).order_by("-score").select_related("product").first().product
+    )
+    Customer.objects.filter(pk=customer.pk).update(risk_tolerance=favourite.risk_level - 1)
+    customer.refresh_from_db()
+
+    result = services.recommend_products(customer=customer, k=5, channel=Channel.API)
+
+    blocked = BlockedCandidate.objects.get(recommendation_set=result, product=favourite)
+    assert BlockReason.RISK_ABOVE_TOLERANCE in blocked.reasons
+    assert f"product risk R{favourite.risk_level} > customer tolerance R{customer.risk_tolerance}" in blocked.detail
+    assert blocked.model_version == trained_bank.model
+    assert not result.items.filter(product=favourite).exists()
+    assert result.candidates_blocked == result.blocked.count() >= 1
+
+
+def test_needs_in_words_are_honoured_and_stored(trained_bank):
+    customer = trained_bank.customer
+    Customer.objects.filter(pk=customer.pk).update(risk_tolerance=3)
+    customer.refresh_from_db()
+    query = "I want a low-risk product for about a year with better yield than a deposit"
+
+    result = services.recommend_products(customer=customer, k=5, channel=Channel.PORTAL, query=query)
+
+    needs = parse_needs(query)
+    assert result.needs == needs.to_json()
+    matching = set(Product.objects.filter(needs.as_q()).values_list("id", flat=True))
+    items = list(result.items.select_related("product"))
+    assert items, "the demo catalogue has low-risk, one-year wealth products"
+    assert all(i.product_id in matching for i in items)
+    assert all(i.product.risk_level <= 2 and i.product.type != "deposit" for i in items)
+    assert all(i.reasons_en[0].startswith("Matches what you asked for: ") for i in items)
+
+
+def test_chinese_needs_give_the_same_constraints(trained_bank):
+    result = services.recommend_products(
+        customer=trained_bank.customer, k=5, channel=Channel.API, query="我想要一年期、低风险、收益比存款高的理财"
+    )
+
+    assert result.needs["max_risk"] == 2
+    assert result.needs["types"] == ["wealth"]
+    assert all(i.product.type == "wealth" and i.product.risk_level <= 2 for i in result.items.select_related("product"))
+
+
+@pytest.mark.parametrize("k", [0, 51])
+def test_a_bad_k_is_refused_and_nothing_is_stored(trained_bank, k):
+    with pytest.raises(ValueError, match="k must be from 1 to 50"):
+        services.recommend_products(customer=trained_bank.customer, k=k, channel=Channel.API)
+    assert not RecommendationSet.objects.exists()
+
+
+def test_too_long_needs_are_refused_and_nothing_is_stored(trained_bank):
+    with pytest.raises(ValueError):
+        services.recommend_products(customer=trained_bank.customer, k=5, channel=Channel.API, query="x" * 501)
+    assert not RecommendationSet.objects.exists()
+
+
+def test_a_dismissed_product_leaves_the_list_at_once(trained_bank):
+    customer = trained_bank.customer
+    first = services.recommend_products(customer=customer, k=5, channel=Channel.API)
+    top = first.items.get(rank=1)
+
+    services.record_feedback(
+        customer=customer, product=top.product, event=InteractionEvent.DISMISS, channel=InteractionChannel.APP,
+        recommendation_set=first,
+    )
+    second = services.recommend_products(customer=customer, k=5, channel=Channel.API)
+
+    assert not second.items.filter(product=top.product).exists()
+
+
+def test_a_click_changes_the_scores_without_retraining(trained_bank):
+    customer = trained_bank.customer
+    rules = catalogue_rules()
+    before = scoring.score_customer(customer=customer, catalogue_ids=rules.ids).scores.copy()
+    clicked = Product.objects.get(pk=int(rules.ids[int(np.argsort(before)[len(before) // 2])]))
+
+    services.record_feedback(
+        customer=customer, product=clicked, event=InteractionEvent.CLICK, channel=InteractionChannel.APP
+    )
+    after = scoring.score_customer(customer=customer, catalogue_ids=rules.ids).scores
+
+    assert not np.allclose(before, after)
+    assert scoring.score_customer(customer=customer, catalogue_ids=rules.ids).model_version == trained_bank.model
+
+
+def test_feedback_with_the_same_key_and_body_is_recorded_once(trained_bank):
+    customer = trained_bank.customer
+    product = Product.objects.order_by("id").first()
+    kwargs = dict(customer=customer, product=product, event="click", channel=InteractionChannel.APP,
+                  idempotency_key="retry-1")
+    before = ProductInteraction.objects.filter(customer=customer).count()
+
+    first = services.record_feedback(**kwargs)
+    again = services.record_feedback(**kwargs)
+
+    assert (first.created, again.created) == (True, False)
+    assert again.interaction.pk == first.interaction.pk
+    assert ProductInteraction.objects.filter(customer=customer).count() == before + 1
+
+
+def test_feedback_reusing_a_key_with_another_body_is_refused_and_writes_nothing(trained_bank):
+    customer = trained_bank.customer
+    product = Product.objects.order_by("id").first()
+    services.record_feedback(customer=customer, product=product, event="click", channel=InteractionChannel.APP,
+                             idempotency_key="k")
+    before = ProductInteraction.objects.count()
+
+    with pytest.raises(services.IdempotencyConflict):
+        services.record_feedback(customer=customer, product=product, event="dismiss",
+                                 channel=InteractionChannel.APP, idempotency_key="k")
+    assert ProductInteraction.objects.count() == before
+
+
+def test_the_same_key_from_two_customers_does_not_collide(trained_bank):
+    one, other = Customer.objects.order_by("id")[:2]
+    product = Product.objects.order_by("id").first()
+
+    a = services.record_feedback(customer=one, product=product, event="click", channel="app", idempotency_key="k")
+    b = services.record_feedback(customer=other, product=product, event="dismiss", channel="app",
+                                 idempotency_key="k")
+
+    assert a.created and b.created
+
+
+def test_feedback_on_another_customers_set_is_refused(trained_bank):
+    one, other = Customer.objects.filter(consent_profiling=True).order_by("id")[:2]
+    their_set = services.recommend_products(customer=other, k=3, channel=Channel.API)
+    before = ProductInteraction.objects.count()
+
+    with pytest.raises(ValueError, match="another customer"):
+        services.record_feedback(customer=one, product=their_set.items.first().product, event="click",
+                                 channel="app", recommendation_set=their_set)
+    assert ProductInteraction.objects.count() == before
+
+
+def test_impressions_are_recorded_once_per_set_and_product(trained_bank):
+    result = services.recommend_products(customer=trained_bank.customer, k=4, channel=Channel.PORTAL)
+
+    services.record_impressions(recommendation_set=result, channel="online")
+    services.record_impressions(recommendation_set=result, channel="online")
+
+    shown = ProductInteraction.objects.filter(
+        customer=trained_bank.customer, event=InteractionEvent.IMPRESSION, model_version=trained_bank.model
+    )
+    assert shown.count() == 4
+
+
+def test_without_an_active_model_recommending_says_so_and_stores_nothing(trained_bank):
+    from bank.models import ModelVersion
+
+    ModelVersion.objects.filter(pk=trained_bank.model.pk).update(status=ModelVersion.Status.RETIRED)
+    scoring.forget_loaded_model()
+
+    with pytest.raises(services.NoActiveRecommender):
+        services.recommend_products(customer=trained_bank.customer, k=5, channel=Channel.API)
+    assert not RecommendationSet.objects.exists()
+    scoring.forget_loaded_model()
+
+
+def test_amount_in_needs_keeps_products_whose_minimum_is_within_it(trained_bank):
+    result = services.recommend_products(
+        customer=trained_bank.customer, k=10, channel=Channel.API, query="我想存5万块，随时能取"
+    )
+
+    assert Decimal(result.needs["amount"]) == Decimal("50000")
+    assert all(i.product.min_amount <= Decimal("50000") for i in result.items.select_related("product"))
