@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 from advisor.models import Channel
+from bank.jobs import Progress, run_job
 
 
-def train_recommender_task() -> int:
-    """Train, evaluate and register a new recommender version; returns its version number.
+def train_recommender_task(job_id: int | None = None) -> int:
+    """Train, evaluate and register a new recommender version; returns its ModelVersion id.
 
-    Safe to rerun: each run registers a new version and activates it only by the rule in
-    `advisor.ml.training` (a redelivered task costs a training run, never a wrong activation).
+    Followed as a bank Job (progress in the admin). Safe to rerun: each run registers a new version and
+    activates it only by the rule in `advisor.ml.training` (a redelivered task costs a training run, never a
+    wrong activation); a Job that already finished is not run again.
     """
-    from advisor.ml.training import train_recommender_task as train
+    from advisor.ml.training import train_recommender
 
-    return train()
+    def work(progress: Progress) -> dict[str, object]:
+        result = train_recommender(progress=progress)
+        hybrid = result.report.models.get("hybrid", {}) if result.report else {}
+        return {
+            "version": result.version.label, "version_id": result.version.pk, "activated": result.activated,
+            "seconds": result.seconds, **({"ndcg@10": round(hybrid["ndcg@k"], 4)} if "ndcg@k" in hybrid else {}),
+        }
+
+    job = run_job(job_id, kind="Train advisor.recommender", task="advisor.tasks.train_recommender_task", work=work)
+    return int(job.result.get("version_id", 0))
 
 
 def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10) -> int:

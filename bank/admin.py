@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from bank import registry
-from bank.models import ModelVersion
+from bank.jobs import start_job
+from bank.models import Job, ModelVersion
 
 admin.site.site_header = _("Bank platform back office")
 admin.site.site_title = _("Bank platform back office")
@@ -30,7 +34,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_filter = ["status", "name", "device"]
     search_fields = ["name", "notes"]
     date_hierarchy = "created_at"
-    actions = ["activate_selected", "roll_back_to_previous"]
+    actions = ["activate_selected", "roll_back_to_previous", "retrain_selected"]
     # Everything that describes the artifact is fixed at registration; status moves only through the actions.
     readonly_fields = [
         "name", "version", "status", "created_at", "activated_at", "retired_at", "artifact_path", "sha256",
@@ -91,3 +95,80 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, _("%(label)s is active again.") % {"label": restored.label}, messages.SUCCESS
                 )
+
+    @admin.action(description=_("Retrain selected models (queue a new version)"), permissions=["change"])
+    def retrain_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        # Training runs on the ML cluster; the new version is registered as ready and activated only by the
+        # trainer's own rule or by a later click on "Activate", so a retrain never changes what serves.
+        for name in sorted(set(queryset.values_list("name", flat=True))):
+            task = settings.MODEL_TRAINING_TASKS.get(name)
+            if task is None:
+                self.message_user(
+                    request, _("%(name)s is not trained on this platform.") % {"name": name}, messages.WARNING
+                )
+                continue
+            job = start_job(kind=f"Train {name}", task=task, requested_by=request.user, ml=True)
+            self.message_user(
+                request,
+                format_html(
+                    _("Training {name} is queued: follow it in <a href='{url}'>Jobs</a>."),
+                    name=name, url=f"../job/{job.pk}/change/",
+                ),
+                messages.SUCCESS,
+            )
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Background work with its progress. Jobs are started by actions and schedules, never typed in."""
+
+    list_display = ["created_at", "kind", "state", "progress_bar", "step", "requested_by", "duration", "outcome"]
+    list_filter = ["state", "kind"]
+    search_fields = ["kind", "step", "error"]
+    date_hierarchy = "created_at"
+    list_select_related = ["requested_by"]
+    readonly_fields = [
+        "kind", "task", "state", "progress_bar", "step", "done", "total", "attempts", "result", "error",
+        "requested_by", "created_at", "started_at", "updated_at", "finished_at",
+    ]
+    fields = readonly_fields
+    change_list_template = "admin/bank/job/change_list.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        active = Job.objects.filter(state__in=[Job.State.QUEUED, Job.State.RUNNING]).exists()
+        return super().changelist_view(request, {**(extra_context or {}), "active_jobs": active})
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("Progress"))
+    def progress_bar(self, obj: Job) -> str:
+        if obj.state == Job.State.DONE:
+            return format_html("<progress max='1' value='1'></progress> 100%")
+        fraction = obj.fraction
+        if fraction is None:
+            return "—" if obj.state != Job.State.RUNNING else format_html("<progress></progress>")
+        return format_html(
+            "<progress max='1' value='{}'></progress> {}% <span class='quiet'>({} / {})</span>",
+            f"{fraction:.3f}", int(fraction * 100), obj.done, obj.total,
+        )
+
+    @admin.display(description=_("Took"))
+    def duration(self, obj: Job) -> str:
+        if obj.started_at is None:
+            return "—"
+        end = obj.finished_at or obj.updated_at
+        seconds = int((end - obj.started_at).total_seconds())
+        return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+    @admin.display(description=_("Outcome"))
+    def outcome(self, obj: Job) -> str:
+        if obj.state == Job.State.FAILED:
+            return obj.error.splitlines()[-1][:120] if obj.error else _("failed")
+        return ", ".join(f"{key}={value}" for key, value in obj.result.items())[:120] if obj.result else "—"

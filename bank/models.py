@@ -50,3 +50,45 @@ class ModelVersion(models.Model):
     @property
     def label(self) -> str:
         return f"{self.name}@v{self.version}"
+
+
+class Job(models.Model):
+    """A long piece of background work (training a model, scoring everyone): who asked, how far it got, how it
+    ended. Staff follow it in the admin; the worker writes its progress here (bank.jobs)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=100, help_text="What the work is, e.g. 'Train advisor.recommender'.")
+    task = models.CharField(max_length=200, help_text="The django-q2 task that runs it (dotted path).")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    step = models.CharField(max_length=200, blank=True, help_text="What it is doing now.")
+    done = models.PositiveBigIntegerField(default=0)
+    total = models.PositiveBigIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Empty for scheduled work.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.state})"
+
+    @property
+    def fraction(self) -> float | None:
+        """How much of the current step is done, 0–1 (None when the step has no known size)."""
+        if not self.total:
+            return None
+        return min(self.done / self.total, 1.0)

@@ -42,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.profilesnapshot": VIEW,
         "products.product": VIEW,
         "bank.modelversion": ("view", "change"),
+        "bank.job": VIEW,
     },
     COMPLIANCE_OFFICER: {
         "customers.customer": VIEW,
@@ -55,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.partnerconsent": VIEW,
         "products.product": VIEW,
         "bank.modelversion": VIEW,
+        "bank.job": VIEW,
         "advisor.recommendationset": VIEW,
         "advisor.recommendation": VIEW,
         "advisor.blockedcandidate": VIEW,
@@ -77,6 +79,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.partnerconsent": ALL,
         "products.product": ALL,
         "bank.modelversion": ("view", "change"),
+        "bank.job": VIEW,
         "advisor.recommendationset": VIEW,
         "advisor.recommendation": VIEW,
         "advisor.blockedcandidate": VIEW,

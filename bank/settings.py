@@ -200,6 +200,11 @@ EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 MULTILINGUAL_EMBEDDINGS = env_bool("MULTILINGUAL_EMBEDDINGS", True)
 ML_DEVICE = env_str("ML_DEVICE", "auto")  # auto | cpu | cuda
 MODEL_ARTIFACT_DIR = env_path("MODEL_ARTIFACT_DIR", VAR_DIR / "models")
+# Models trained on this platform: registry name -> the django-q2 task that trains a new version (it takes
+# job_id). The admin's "Retrain" action queues these on the ML cluster.
+MODEL_TRAINING_TASKS = {
+    "advisor.recommender": "advisor.tasks.train_recommender_task",
+}
 
 LOGGING = {
     "version": 1,

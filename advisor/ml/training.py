@@ -3,7 +3,7 @@
 `train_recommender` evaluates the hybrid offline first (the protocol of `advisor.ml.evaluation`, on a
 leave-last-out split of the same data: those are the version's metrics), then trains it on everything, writes
 it through `bank.registry.register_artifact` (atomic folder, sha256) and activates it when no version is
-active yet, or when asked. `train_recommender_task` is the django-q2 entry point (run it on the ML cluster).
+active yet, or when asked. `advisor.tasks.train_recommender_task` is the django-q2 entry point (ML cluster).
 """
 
 from __future__ import annotations
@@ -106,8 +106,3 @@ def train_recommender(
         version=version, activated=should_activate, report=report, seconds=round(time.perf_counter() - started, 2)
     )
 
-
-def train_recommender_task() -> int:
-    """django-q2 entry point: train and register a version (activated only if none is active); returns its
-    id. Safe to run twice: each run adds a version, none replaces the active one."""
-    return train_recommender().version.pk
