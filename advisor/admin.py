@@ -7,18 +7,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from advisor.charts import ctr_chart
+from advisor.ml.scoring import MODEL_NAME
 from advisor.models import BlockedCandidate, BlockReason, Recommendation, RecommendationSet
 from advisor.selectors import engagement
+from bank.jobs import start_job
+from bank.models import Job
+from bank.registry import active_version
 from customers.selectors import Actor, visible_customers
 
 
@@ -96,7 +102,21 @@ class RecommendationSetAdmin(ReadOnlyAdmin):
         dashboard = path(
             "performance/", self.admin_site.admin_view(self.performance_view), name="advisor_performance"
         )
-        return [dashboard, *super().get_urls()]
+        retrain = path(
+            "retrain/", self.admin_site.admin_view(require_POST(self.retrain_view)), name="advisor_retrain"
+        )
+        return [dashboard, retrain, *super().get_urls()]
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        """Queue a training run on the ML cluster; the new version is activated only by staff (or if none is)."""
+        if not request.user.has_perm("bank.change_modelversion"):
+            raise PermissionDenied
+        job = start_job(
+            kind=f"Train {MODEL_NAME}", task=settings.MODEL_TRAINING_TASKS[MODEL_NAME], requested_by=request.user,
+            ml=True,
+        )
+        self.message_user(request, _("Training is queued; its progress is shown below."), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:advisor_performance") + f"?job={job.pk}")
 
     def performance_view(self, request: HttpRequest) -> HttpResponse:
         """CTR and conversion over time, per model version and per segment, over the customers the user sees."""
@@ -109,6 +129,9 @@ class RecommendationSetAdmin(ReadOnlyAdmin):
         visible = visible_customers(actor=Actor(user=request.user))
         by_model = engagement(customers=visible, days=days, by="model")
         by_segment = engagement(customers=visible, days=days, by="segment")
+        model = active_version(MODEL_NAME)
+        offline = (model.metrics.get("hybrid") or {}) if model is not None else {}
+        jobs = list(Job.objects.filter(kind=f"Train {MODEL_NAME}").order_by("-created_at")[:5])
         context = {
             **self.admin_site.each_context(request),
             "title": _("Recommendation performance"),
@@ -118,6 +141,12 @@ class RecommendationSetAdmin(ReadOnlyAdmin):
             "by_segment": by_segment,
             "model_chart": ctr_chart(by_model),
             "segment_chart": ctr_chart(by_segment),
+            "active_model": model,
+            "offline_ndcg": offline.get("ndcg@k"),
+            "offline_hr": offline.get("hr@k"),
+            "can_retrain": request.user.has_perm("bank.change_modelversion"),
+            "training_jobs": jobs,
+            "training_running": any(job.state in (Job.State.QUEUED, Job.State.RUNNING) for job in jobs),
         }
         return TemplateResponse(request, "admin/advisor/performance.html", context)
 

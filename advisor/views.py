@@ -6,6 +6,7 @@ redirect, so a reload never records a click twice.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -103,6 +104,15 @@ def recommendations(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/recommendations.html", context)
 
 
+def _own_set(customer: Customer, public_id: str) -> RecommendationSet | None:
+    """The customer's own list with this id; None for another customer's, a made-up or a malformed id."""
+    try:
+        key = uuid.UUID(public_id)
+    except ValueError:
+        return None
+    return RecommendationSet.objects.filter(public_id=key, customer=customer).first()
+
+
 @login_required
 @require_POST
 def feedback(request: HttpRequest) -> HttpResponse:
@@ -111,9 +121,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
         return customer
     event = request.POST.get("event", "")
     product = Product.objects.filter(code=request.POST.get("product", "")).first()
-    recommendation_set = RecommendationSet.objects.filter(
-        public_id=request.POST.get("recommendation") or None, customer=customer
-    ).first() if request.POST.get("recommendation") else None
+    recommendation_set = _own_set(customer, request.POST.get("recommendation", ""))
     if product is None or event not in (InteractionEvent.CLICK, InteractionEvent.DISMISS):
         messages.error(request, _("That could not be recorded."))
         return redirect("portal:recommendations")

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from advisor import services
 from advisor.models import BlockedCandidate, Channel, RecommendationSet
+from bank.models import Job, ModelVersion
 from bank.roles import COMPLIANCE_OFFICER, RELATIONSHIP_MANAGER
 from customers.models import InteractionEvent, ProductInteraction
 from customers.tests.factories import UserFactory
@@ -128,3 +129,54 @@ def test_a_relationship_manager_sees_only_their_books_recommendations(client, tr
 
     assert response.status_code == 200
     assert response.context["cl"].result_count == 0
+
+
+def test_feedback_with_a_malformed_list_id_is_recorded_without_the_list(customer_client, trained_bank):
+    product = customer_client.get(PAGE).context["items"][0]["product"]
+
+    response = customer_client.post(reverse("portal:recommendation_feedback"),
+                                    {"product": product.code, "event": "click", "recommendation": "not-a-uuid"})
+
+    assert response.status_code == 302
+    click = ProductInteraction.objects.get(customer=trained_bank.customer, product=product, event="click")
+    assert click.model_version_id is None
+
+
+def test_retrain_queues_a_job_on_the_ml_cluster_for_those_allowed(client, trained_bank, monkeypatch,
+                                                                 django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *a, **kw: queued.append((func, kw)))
+    client.force_login(_staff(COMPLIANCE_OFFICER, "compliance-retrain"))
+    with django_capture_on_commit_callbacks(execute=True):
+        denied = client.post(reverse("admin:advisor_retrain"))
+    assert denied.status_code == 403
+    assert (Job.objects.count(), queued) == (0, [])
+
+    client.force_login(UserFactory(username="root-retrain", is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:advisor_retrain"))
+
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"?job={job.pk}")
+    assert (job.kind, job.state) == ("Train advisor.recommender", Job.State.QUEUED)
+    assert queued == [("advisor.tasks.train_recommender_task", {"job_id": job.pk, "cluster": "ml"})]
+    page = client.get(reverse("admin:advisor_performance")).content.decode()
+    assert "Retrain now" in page and "<progress" in page and 'http-equiv="refresh"' in page
+
+
+def test_the_training_task_reports_progress_and_the_new_version_on_its_job(trained_bank):
+    from advisor.tasks import train_recommender_task
+
+    job = Job.objects.create(kind="Train advisor.recommender", task="advisor.tasks.train_recommender_task")
+
+    version_id = train_recommender_task(job_id=job.pk)
+
+    job.refresh_from_db()
+    new = ModelVersion.objects.get(pk=version_id)
+    assert (job.state, job.result["version"], job.result["activated"]) == (Job.State.DONE, new.label, False)
+    assert job.attempts == 1 and job.started_at <= job.finished_at
+    assert new.status == ModelVersion.Status.READY  # a retrain never replaces what serves by itself
+    assert job.total and job.done == job.total  # the last step it announced was finished
+    # Redelivered after it finished: nothing runs again.
+    assert train_recommender_task(job_id=job.pk) == version_id
+    assert ModelVersion.objects.filter(name="advisor.recommender").count() == 2
