@@ -68,6 +68,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
     def model_version(self) -> ModelVersion: ...
 
 
@@ -183,6 +185,9 @@ class TextEmbedder(_Registered):
         # Symmetric model: a query is embedded like a document.
         return self.embed_documents([text])[0]
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed_documents(texts)
+
 
 def _max_seq_length(path: Path) -> int:
     """The sequence length the model was trained for (sentence-transformers' config), else 512."""
@@ -222,6 +227,12 @@ class MultilingualEmbedder(_Registered):
 
     def embed_query(self, text: str) -> np.ndarray:
         return np.asarray(self.model.query(text), dtype=np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Many queries in one call of the engine's batch path (its threads share the batch)."""
+        if not texts:
+            return np.zeros((0, int(self.model.dim)), dtype=np.float32)
+        return np.ascontiguousarray(self.model.query(list(texts)), dtype=np.float32)
 
 
 _lock = threading.Lock()

@@ -21,9 +21,9 @@ from django.db.models import QuerySet
 from pgvector.django import CosineDistance
 
 from bank.embeddings import cjk_bigrams, embed_query, has_cjk, without_cjk
+from bank.search import reciprocal_rank_fusion
 from products.models import Product, ProductType, RiskLevel
 
-RRF_K = 60
 # Each leg contributes this many candidates (or the limit, if larger) to the fusion.
 _CANDIDATES = 50
 
@@ -88,10 +88,7 @@ def search_products(
     vector_hits = _vector_leg(candidates, query=query, chinese=chinese, depth=depth)
     text_hits = _text_leg(candidates, query=query, chinese=chinese, depth=depth)
 
-    fused: dict[int, float] = {}
-    for ranking in (vector_hits, text_hits):
-        for rank, pk in enumerate(ranking, start=1):
-            fused[pk] = fused.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+    fused = reciprocal_rank_fusion((vector_hits, text_hits))
     # Ties (same fused score) break on the vector score, then the id, so results are deterministic.
     order = sorted(fused, key=lambda pk: (-fused[pk], -(vector_hits.get(pk) or 0.0), pk))[:limit]
     products = Product.objects.in_bulk(order)
