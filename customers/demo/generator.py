@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from customers.demo.activity import build_activity
 from customers.demo.catalogue import ProductSpec, catalogue
+from customers.demo.credit import apply_credit_behaviour
 from customers.demo.ledger import build_ledger
 from customers.demo.population import draw_population
 from customers.demo.truth import latent_header, latent_preferences_path, latent_rows, product_matrix
@@ -174,6 +175,11 @@ def seed_demo_bank(
                     rng, pop, specs, matrix, as_of=as_of, window_start=window_start
                 )
                 ledger = build_ledger(rng, pop, accounts, book, window_start=window_start, as_of=as_of)
+                # Credit behaviour (stress, warning signs, defaults) draws from its own generator, so the rest
+                # of the bank is what it was without it.
+                ledger = apply_credit_behaviour(
+                    np.random.default_rng([seed, chunk, 2]), pop, book, ledger, window_start=window_start, as_of=as_of
+                )
                 latent_writer.writerows(latent_rows(pop.latent))
                 report.generate_seconds += time.monotonic() - t0
                 writer = ChunkWriter(cur, report, np.random.default_rng([seed, chunk, 1]), window_start)
