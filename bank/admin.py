@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bank import registry
 from bank.jobs import start_job
-from bank.models import Job, ModelVersion
+from bank.models import AuditEvent, Job, ModelVersion
 
 admin.site.site_header = _("Bank platform back office")
 admin.site.site_title = _("Bank platform back office")
@@ -172,3 +172,25 @@ class JobAdmin(admin.ModelAdmin):
         if obj.state == Job.State.FAILED:
             return obj.error.splitlines()[-1][:120] if obj.error else _("failed")
         return ", ".join(f"{key}={value}" for key, value in obj.result.items())[:120] if obj.result else "—"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: compliance reads it; nobody adds, edits or deletes (the database refuses it too)."""
+
+    list_display = ["at", "actor_label", "channel", "action", "subject", "customer_ref"]
+    list_filter = ["action", "channel"]
+    search_fields = ["actor_label", "subject", "customer_ref", "action"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "actor", "actor_label", "channel", "action", "subject", "customer_ref", "detail"]
+    fields = readonly_fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

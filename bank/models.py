@@ -92,3 +92,28 @@ class Job(models.Model):
         if not self.total:
             return None
         return min(self.done / self.total, 1.0)
+
+
+class AuditEvent(models.Model):
+    """Who did what to whom, when and why: an append-only record (the database refuses UPDATE and DELETE on
+    this table; see migration bank 0004), read by compliance in the admin."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # PROTECT: a login with history is deactivated, never deleted (the rows could not be updated anyway).
+    actor = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The person who acted: the customer's login, a staff member; empty for the system.",
+    )
+    actor_label = models.CharField(max_length=150, help_text="Who acted, as they were at the time.")
+    channel = models.CharField(max_length=20, help_text="chat, portal, api, admin, worker…")
+    action = models.CharField(max_length=60, db_index=True, help_text="e.g. card.freeze, transfer.own_accounts")
+    subject = models.CharField(max_length=120, blank=True, help_text="What was acted on, e.g. account:<public id>.")
+    customer_ref = models.CharField(max_length=64, blank=True, db_index=True,
+                                    help_text="The customer concerned (external ref).")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.subject}"
