@@ -308,6 +308,8 @@ class PartnerScope(models.TextChoices):
     TRANSACTIONS_WRITE = "transactions:write", "transactions:write"
     RECOMMENDATIONS_READ = "recommendations:read", "recommendations:read"
     FEEDBACK_WRITE = "feedback:write", "feedback:write"
+    CHAT_WRITE = "chat:write", "chat:write"
+    RISK_READ = "risk:read", "risk:read"
 
 
 class PartnerToken(models.Model):
