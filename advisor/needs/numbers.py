@@ -123,3 +123,27 @@ def _months(number: str, unit: str) -> Decimal:
 
 def _about(months: Decimal) -> tuple[int, int]:
     return math.floor(months * (1 - _TERM_TOLERANCE)), math.ceil(months * (1 + _TERM_TOLERANCE))
+
+
+def read_amount(text: str) -> tuple[Decimal, str | None, tuple[int, int]] | None:
+    """The first sum of money in `text` (lower-cased, half-width), for a request that is about moving money.
+
+    Unlike the needs parser, which must not mistake an age or an income for the sum to invest, this reads
+    any positive number as an amount ("move 500 to savings", "转1000", "1.5万", "¥3,000"): the caller already
+    knows a sum is being asked about, and strips account and card references first. Returns (amount,
+    currency or None, span) or None.
+    """
+    for start in _NUMBER_START_RE.finditer(text):
+        m = _AMOUNT_RE.match(text, start.start())
+        if m is None or m["num"] is None or m["num"].strip() in ("a", "an"):
+            continue  # "make a transfer" names no sum; "a thousand" does
+        try:
+            value = _number(m["num"]) * _MULTIPLIERS.get(m["mult"] or "", 1)
+        except (ArithmeticError, KeyError, ValueError):
+            continue
+        if value <= 0:
+            continue
+        marks = {m["pre"], m["cur"]} - {None}
+        currency = "USD" if marks & _USD_MARKS else "CNY" if marks else None
+        return value, currency, m.span()
+    return None

@@ -1,0 +1,76 @@
+"""The intent model: quality on held-out English and Chinese data, the evaluate_intents command, bad files."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from chat.ml.intents import evaluate, read_examples
+from chat.ml.training import evaluation_files
+
+pytestmark = [pytest.mark.model]
+
+
+def test_the_quick_model_reads_held_out_chinese_and_the_assistants_own_intents(quick_intent_model):
+    files = evaluation_files()
+    chinese = evaluate(quick_intent_model, read_examples(files["zh_test"]))
+    actions = evaluate(quick_intent_model, read_examples(files["actions_en_test"]))
+
+    # Trained on 12 examples per intent and file (a tenth of the data); the full model is measured in the README.
+    assert chinese.n == 435 and chinese.accuracy > 0.60
+    assert actions.n == 100 and actions.accuracy > 0.85
+
+
+def test_evaluate_intents_trains_on_a_file_and_writes_the_figures(tmp_path):
+    train, data, out = tmp_path / "train.csv", tmp_path / "test.csv", tmp_path / "out" / "metrics.json"
+    train.write_text("text,category\n" + "".join(
+        f"{t},{c}\n" for c, texts in {
+            "greeting": ["hello", "hi there", "good morning", "你好", "早上好"],
+            "check_balance": ["what is my balance", "how much money do I have", "account balance please",
+                              "我还有多少钱", "查一下余额"],
+            "freeze_card": ["freeze my card", "lock my card now", "block my credit card", "冻结我的卡", "把卡锁了"],
+        }.items() for t in texts))
+    data.write_text("text,category\nhey,greeting\nshow my balance,check_balance\n帮我冻结信用卡,freeze_card\n")
+
+    call_command("evaluate_intents", data=data, train=train, json=out, quiet=True, stdout=open(tmp_path / "log", "w"))
+
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"accuracy", "macro_f1", "n"} and figures["n"] == 3
+    assert figures["accuracy"] >= 2 / 3
+
+
+def test_a_malformed_file_is_a_clear_error_naming_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,category\nhello,greeting\n,check_balance\n")
+    wrong_columns = tmp_path / "cols.csv"
+    wrong_columns.write_text("utterance,label\nhello,greeting\n")
+
+    with pytest.raises(CommandError, match=r"bad.csv:3: empty text or category"):
+        call_command("evaluate_intents", data=bad, train=bad, quiet=True)
+    with pytest.raises(CommandError, match=r"cols.csv:1: missing column\(s\) category, text"):
+        call_command("evaluate_intents", data=wrong_columns, train=wrong_columns, quiet=True)
+    with pytest.raises(CommandError, match=r"nope.csv: no such file"):
+        call_command("evaluate_intents", data=tmp_path / "nope.csv", quiet=True)
+
+
+@pytest.mark.django_db
+def test_training_registers_a_version_with_its_held_out_metrics(settings, tmp_path):
+    from bank.jobs import JobProgress
+    from bank.models import Job, ModelVersion
+    from chat.ml.training import MODEL_NAME, train_intents
+
+    settings.MODEL_ARTIFACT_DIR = tmp_path
+    held_out = tmp_path / "held_out.csv"
+    held_out.write_text("text,category\nwhat is my balance,check_balance\n帮我冻结信用卡,freeze_card\nhi,greeting\n")
+    job = Job.objects.create(kind="Train chat.intents", task="chat.tasks.train_intents_task")
+
+    result = train_intents(max_per_intent=3, evaluate_on={"held_out": held_out}, activate=True,
+                           progress=JobProgress(job.pk))
+
+    version = ModelVersion.objects.get(name=MODEL_NAME)
+    assert (version.pk, version.status) == (result.version.pk, ModelVersion.Status.ACTIVE)
+    assert version.metrics["held_out"]["n"] == 3 and 0 <= version.metrics["held_out"]["accuracy"] <= 1
+    assert version.training_data["intents"] == 87
+    assert version.training_data["by_source"] == {"banking77_train": 231, "actions_en_train": 30, "zh_train": 261}
+    job.refresh_from_db()
+    assert job.step and job.done == job.total  # progress reached the job row
