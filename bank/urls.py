@@ -3,17 +3,25 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import advisor.urls
+import chat.urls
 import customers.urls
 import products.urls
+import risk.urls
 
 api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("products.api.urls")),
     path("", include("advisor.api.urls")),
+    path("", include("chat.api.urls")),
+    path("", include("risk.api.urls")),
 ]
 
 # The customer portal: server-rendered pages of every app, under one namespace.
-portal = (customers.urls.urlpatterns + products.urls.urlpatterns + advisor.urls.urlpatterns, "portal")
+portal = (
+    customers.urls.urlpatterns + products.urls.urlpatterns + advisor.urls.urlpatterns + chat.urls.urlpatterns
+    + risk.urls.urlpatterns,
+    "portal",
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

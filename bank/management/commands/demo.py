@@ -55,6 +55,22 @@ class Command(BaseCommand):
             call_command("train_recommender", activate=True)
         else:
             self._step(f"Advisor: recommender {active_version('advisor.recommender').label} is active")
+        if active_version("risk.credit") is None:
+            self._step("Risk: training the credit model (calibrated GBM + scorecard) and scoring every customer")
+            call_command("train_credit", activate=True, score=True)
+        else:
+            self._step(f"Risk: credit model {active_version('risk.credit').label} is active")
+        if active_version("risk.anomaly") is None:
+            self._step("Risk: training the transaction-monitoring anomaly model")
+            call_command("train_anomaly", activate=True)
+
+        self._step("Chat: knowledge base (bilingual FAQ) and its index")
+        call_command("load_knowledge_base")
+        if active_version("chat.intents") is None:
+            self._step("Chat: training the intent model (Banking77 + English and Chinese examples, both encoders)")
+            call_command("train_intents", activate=True)
+        else:
+            self._step(f"Chat: intent model {active_version('chat.intents').label} is active")
 
         from bank.demo_logins import DEMO_PASSWORD, ensure_demo_logins
         from bank.schedules import ensure_schedules
@@ -83,6 +99,8 @@ class Command(BaseCommand):
         for username, role in logins.staff.items():
             w(f"      {username:<11} {role}")
         w(f"  Portal, for you   {base}/recommendations/")
+        w(f"  Portal, chat      {base}/chat/      help centre {base}/help/")
+        w(f"  Hand-off inbox    {base}/admin/chat/handoff/   (support agent: support)")
         w(f"  Recommendation performance  {base}/admin/advisor/recommendationset/performance/")
         w(f"  API               {base}/api/v1/products/")
         w(f"  API docs          {base}/api/docs/   (OpenAPI schema: {base}/api/schema/)")
