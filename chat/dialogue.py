@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from bank.embeddings import has_cjk
 from chat.answers import answer_question
+from chat.ml.intents import clarify_below
 from chat.ml.scoring import IntentModelUnavailable, classify
 from chat.models import ChatAction, Conversation, Handoff, KnowledgeArticle
 from chat.phrases import ACTION_LABELS, money, say
@@ -40,7 +41,6 @@ from chat.slots import Slots, extract_slots
 from customers.models import Account, AccountType, Customer
 from customers.selectors import accounts_of, transactions_of
 
-CLARIFY_BELOW = 0.35  # the best intent's probability below this: ask, don't guess
 FAILURES_BEFORE_HANDOFF = 2
 HANDOFF_SENTIMENT = -0.6
 ACTION_TTL = timedelta(minutes=10)
@@ -135,7 +135,7 @@ class Turn:
             intent == task["intent"] or confidence < 0.8 or intent not in _HANDLERS
         ):
             return self._continue_task(task, slots)
-        if confidence < CLARIFY_BELOW:
+        if confidence < clarify_below(self.text):
             return self._clarify(intent, alternatives, slots)
         self.state["failures"] = 0
         handler = _HANDLERS.get(intent)

@@ -21,7 +21,16 @@ from bank.embeddings import text_embedder
 from bank.models import ModelVersion
 from bank.registry import activate as activate_version
 from bank.registry import active_version, register_artifact
-from chat.ml.intents import Example, IntentModel, IntentReport, Progress, encode, evaluate, read_examples
+from chat.ml.intents import (
+    CLARIFY_BELOW,
+    Example,
+    IntentModel,
+    IntentReport,
+    Progress,
+    encode,
+    evaluate,
+    read_examples,
+)
 
 MODEL_NAME = "chat.intents"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -86,14 +95,12 @@ def train_intents(
     `activate`: True always, False never, None only when no version is active. Raises IntentDataError when
     a file is missing or malformed; nothing is registered then.
     """
-    from chat.dialogue import CLARIFY_BELOW
-
     started = time.perf_counter()
     train = load_examples(training_files(), max_per_intent=max_per_intent, seed=seed)
     evaluation = {name: read_examples(path, source=name) for name, path in (evaluate_on or evaluation_files()).items()}
     features = encode([e.text for e in train], progress=progress)
-    model = IntentModel.fit(features, [e.intent for e in train], seed=seed)
-    reports = {name: evaluate(model, rows, threshold=CLARIFY_BELOW, progress=progress)
+    model = IntentModel.fit(features, [e.intent for e in train], sources=[e.source for e in train], seed=seed)
+    reports = {name: evaluate(model, rows, progress=progress)
                for name, rows in evaluation.items()}
     digest = hashlib.sha256()
     for example in train:

@@ -36,7 +36,8 @@ def quick_intent_model():
     from chat.ml.training import load_examples, training_files
 
     examples = load_examples(training_files(), max_per_intent=12, seed=0)
-    return IntentModel.fit(encode([e.text for e in examples]), [e.intent for e in examples])
+    return IntentModel.fit(encode([e.text for e in examples]), [e.intent for e in examples],
+                           sources=[e.source for e in examples])
 
 
 @pytest.fixture(scope="module")

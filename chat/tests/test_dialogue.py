@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from advisor.models import RecommendationSet
 from bank.models import AuditEvent
-from chat.dialogue import CLARIFY_BELOW
-from chat.ml.intents import IntentPrediction
+from chat.ml.intents import CLARIFY_BELOW, IntentPrediction
 from chat.ml.scoring import Classified
 from chat.models import ChatAction, Conversation, Handoff, Message
 from chat.services import IdempotencyConflict, reply_as_agent
@@ -172,8 +171,8 @@ def test_product_questions_get_suitable_recommendations_from_the_advisor(say, as
 
 
 def test_low_confidence_asks_instead_of_guessing_and_twice_hands_over(say, monkeypatch):
-    unsure = Classified(IntentPrediction("card_arrival", CLARIFY_BELOW - 0.1, [("card_delivery_estimate", 0.2)]),
-                        model_version=None)
+    unsure = Classified(IntentPrediction("card_arrival", CLARIFY_BELOW["latin"] - 0.1,
+                                         [("card_delivery_estimate", 0.2)]), model_version=None)
     monkeypatch.setattr("chat.dialogue.classify", lambda text: unsure)
 
     first = say("the thing with the card")

@@ -37,6 +37,7 @@ class Command(BaseCommand):
             data = read_examples(options["data"])
             if options["train"]:
                 train = read_examples(options["train"])
+                # A bank's own file has no per-source weights: every example counts once in both heads.
                 model = IntentModel.fit(encode([e.text for e in train], progress=progress), [e.intent for e in train],
                                         seed=options["seed"])
                 label = f"trained on {options['train']} ({len(train):,} examples)"
