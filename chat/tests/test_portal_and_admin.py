@@ -62,7 +62,8 @@ def test_the_help_centre_lists_searches_and_shows_articles(client, assistant_ban
     article = client.get("/help/card-delivery/")
     chinese = client.get("/help/card-delivery/", HTTP_ACCEPT_LANGUAGE="zh-hans")
 
-    assert listing.status_code == 200 and "When will my card arrive? Delivery times and tracking" in listing.content.decode()
+    assert listing.status_code == 200
+    assert "When will my card arrive? Delivery times and tracking" in listing.content.decode()
     assert found.context["hits"][0].article.slug == "card-swallowed"
     assert article.status_code == 200 and "5–7 working days" in article.content.decode()
     assert "5–7个工作日" in chinese.content.decode()
