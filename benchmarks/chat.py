@@ -102,6 +102,9 @@ def main() -> None:
     parser.add_argument("--full-intents", action="store_true", help="Train the real intent model if none is active.")
     args = parser.parse_args()
 
+    import logging
+
+    logging.getLogger("chat.answers").setLevel(logging.WARNING)  # each rejected answer is logged at INFO
     call_command("migrate", interactive=False, verbosity=0)
     if not Customer.objects.exists():
         print("seeding 2,000 customers …", flush=True)
