@@ -33,7 +33,7 @@ class Conversation(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="conversations")
-    channel = models.CharField(max_length=10, default="portal", help_text="portal, api or a partner's app.")
+    channel = models.CharField(max_length=40, default="portal", help_text="portal, api or partner:<id>.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
     # The dialogue state between turns: the task in progress and its slots, the failure count. Never PII in

@@ -66,19 +66,19 @@ def _round_trip(env: dict[str, str], *, cluster_name: str | None = None) -> obje
             cluster.kill()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_orm_broker_cluster_runs_a_task():
     assert _round_trip(_cluster_env({})) == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_ml_cluster_takes_tasks_queued_for_it(settings):
     env = _cluster_env({"Q_CLUSTER_NAME": settings.ML_CLUSTER})
     assert _round_trip(env, cluster_name=settings.ML_CLUSTER) == 2
 
 
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_redis_broker_cluster_runs_a_task():
     url = "redis://127.0.0.1:6379/13"
     env = _cluster_env({"Q_BROKER_URL": url})
