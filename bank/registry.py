@@ -1,14 +1,16 @@
 """Model registry services: write artifacts atomically, register them, activate, roll back.
 
-Every trained artifact lives under MODEL_ARTIFACT_DIR/<name>/v<version>/ and is registered with its
-sha256. A version can become active only if its files still hash to what was registered, so a truncated
-or tampered artifact (a worker killed mid-write, a disk fault) can never serve.
+Every trained artifact lives under MODEL_ARTIFACT_DIR/<name>/v<version>-<random>/ and is registered with its
+sha256; nothing ever writes into an existing artifact folder. A version can become active only if its files
+still hash to what was registered, so a truncated or tampered artifact (a worker killed mid-write, a disk
+fault) can never serve.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -60,7 +62,7 @@ def _atomic_dir(final: Path) -> Iterator[Path]:
                 with file.open("rb") as handle:
                     os.fsync(handle.fileno())
         if final.exists():
-            shutil.rmtree(final)
+            raise RegistryError(f"{final} already exists; an artifact is never overwritten")
         os.rename(scratch, final)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -93,7 +95,9 @@ def register_artifact(
             name=name, version=_next_version(name), params=params or {}, training_data=training_data or {},
             device=device,
         )
-    final = artifact_root() / name / f"v{version.version}"
+    # The version number is unique only within one database; a random suffix keeps two databases that share
+    # an artifact folder (a benchmark's, a re-created one) from ever writing into each other's versions.
+    final = artifact_root() / name / f"v{version.version}-{secrets.token_hex(4)}"
     try:
         with _atomic_dir(final) as scratch:
             write(scratch)

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bank.settings")
 os.environ.setdefault("EMBEDDED_PG_DB", "bank_bench")
+# Its own artifact folder too: a benchmark's models never sit beside (or replace) the platform's.
+os.environ.setdefault("MODEL_ARTIFACT_DIR", str(Path(__file__).resolve().parent.parent / "var" / "bench" / "models"))
 
 import django  # noqa: E402
 

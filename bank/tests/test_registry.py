@@ -27,11 +27,12 @@ def test_register_writes_artifact_atomically_and_records_sha(artifact_dir):
 
     assert version.version == 1
     assert version.status == ModelVersion.Status.READY
-    assert Path(version.artifact_path) == artifact_dir / "demo.model" / "v1"
+    assert Path(version.artifact_path).parent == artifact_dir / "demo.model"
+    assert Path(version.artifact_path).name.startswith("v1-")
     assert (Path(version.artifact_path) / "weights.txt").read_text() == "a"
     assert version.sha256 == registry.sha256_of(Path(version.artifact_path))
     # No scratch folder is left behind.
-    assert [p.name for p in (artifact_dir / "demo.model").iterdir()] == ["v1"]
+    assert [p.name for p in (artifact_dir / "demo.model").iterdir()] == [Path(version.artifact_path).name]
 
 
 def test_failed_write_leaves_no_artifact_and_a_failed_row(artifact_dir):
@@ -97,3 +98,14 @@ def test_register_external_is_idempotent(tmp_path):
     assert first.pk == again.pk
     assert again.status == ModelVersion.Status.ACTIVE
     assert ModelVersion.objects.filter(name="embedding.text").count() == 1
+
+
+def test_two_databases_sharing_an_artifact_folder_never_overwrite_each_other(artifact_dir):
+    first = registry.register_artifact(name="shared.model", write=_write("bank"))
+    # Another database (a benchmark's) registers its own v1 in the same folder.
+    ModelVersion.objects.filter(pk=first.pk).delete()
+    second = registry.register_artifact(name="shared.model", write=_write("bench"))
+
+    assert (first.version, second.version) == (1, 1)
+    assert first.artifact_path != second.artifact_path
+    assert registry.verify(first) and (Path(first.artifact_path) / "weights.txt").read_text() == "bank"
