@@ -8,12 +8,14 @@ this customer (with the reasons when it does not).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from advisor.models import BlockReason, Channel
 from advisor.needs import Needs
 from advisor.services import NoActiveRecommender, recommend_products
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
+from bank.embeddings import cjk_bigrams
 from chat.dialogue import Reply
 from chat.phrases import money, say
 from customers.models import Customer
@@ -21,8 +23,9 @@ from products.models import Product
 from products.search import SearchError, search_products
 
 LISTED = 3
-# A product is "named" when the question's words match its text and its meaning is close.
-NAMED_PRODUCT_SIMILARITY = {"en": 0.62, "zh": 0.88}
+# A product is "named" when the question holds its code or this share of its name's words (Chinese: bigrams).
+NAMED_PRODUCT_SHARE = 0.75
+_NAME_FILLER = frozenset({"the", "a", "an", "of", "and", "for", "with", "plus"})
 
 
 def product_citation(product: Product, language: str) -> dict[str, str]:
@@ -50,16 +53,30 @@ def _pct(value: Decimal | None) -> str:
 
 
 def _named_product(text: str, language: str) -> Product | None:
+    """The product the customer names, if they name one: its code, or most of its name in their words.
+
+    Search finds the candidate; the name check decides. Similar meaning is not naming: "a one-year low-risk
+    wealth product" is a need (for the recommendations, gated), not the one-year wealth product search ranks
+    first, which may well be above the customer's risk level.
+    """
     try:
-        hits = search_products(query=text[:200], limit=1)
+        hits = search_products(query=text[:200], limit=3)
     except SearchError:
         return None
-    if not hits:
-        return None
-    hit = hits[0]
-    if hit.text_score is None or (hit.vector_score or 0.0) < NAMED_PRODUCT_SIMILARITY[language]:
-        return None
-    return hit.product
+    lowered = text.lower()
+    for hit in hits:
+        product = hit.product
+        if product.code.lower() in lowered:
+            return product
+        if language == "zh":
+            name = set(cjk_bigrams(product.name_zh))
+            said = set(cjk_bigrams(text))
+        else:
+            name = {w for w in re.findall(r"[a-z0-9]+", product.name_en.lower()) if w not in _NAME_FILLER}
+            said = set(re.findall(r"[a-z0-9]+", lowered))
+        if name and len(name & said) / len(name) >= NAMED_PRODUCT_SHARE:
+            return product
+    return None
 
 
 def advise(*, customer: Customer, text: str, language: str) -> Reply:

@@ -56,6 +56,7 @@ def assistant_bank(django_db_setup, django_db_blocker, tmp_path_factory, quick_i
         outer.__enter__()
         try:
             call_command("seed_demo", customers=150, seed=3, months=2, quiet=True)
+            call_command("embed_products", stdout=(folder / "embed.log").open("w"))  # product search's index
             train_recommender(activate=True, evaluate_first=False)
             seed_knowledge_base()
             index_articles()

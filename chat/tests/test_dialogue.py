@@ -227,3 +227,23 @@ def test_greeting_and_out_of_scope(say):
     off_topic = say("What's the weather like in Paris tomorrow?")
     assert off_topic.answer.intent == "out_of_scope"
     assert off_topic.answer.text.startswith("I can only help with your banking here")
+
+
+def test_a_named_product_gets_its_live_facts_and_whether_it_suits_the_customer(assistant_bank):
+    from chat.advice import advise
+    from products.models import Product
+
+    deposit = Product.objects.get(code="DEP-12M")
+    english = advise(customer=assistant_bank.customer, text=f"What is the rate of the {deposit.name_en}?",
+                     language="en")
+    chinese = advise(customer=assistant_bank.customer, text=f"{deposit.name_zh}的利率是多少", language="zh")
+    a_need = advise(customer=assistant_bank.customer, text="我想要一年期、低风险的理财", language="zh")
+
+    assert english.answer_mode == "data" and english.citations[0]["id"] == "DEP-12M"
+    assert f"minimum ¥{deposit.min_amount:,.2f}, risk R{deposit.risk_level}." in english.text
+    assert english.text.endswith("It is within your risk level and eligibility.")
+    assert chinese.citations[0]["id"] == "DEP-12M" and "起购金额" in chinese.text
+    # Asking for a kind of product is a need, not a name: the gated recommendations answer it.
+    assert a_need.answer_mode == "advisor"
+    risks = Product.objects.filter(code__in=[c["id"] for c in a_need.citations]).values_list("risk_level", flat=True)
+    assert risks and max(risks) <= 2
