@@ -206,3 +206,7 @@ class BlockedCandidateAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BlockedCandidate]:
         return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
+
+
+# The investment advisor's back office registers itself on import.
+import advisor.investing.admin  # noqa: E402,F401

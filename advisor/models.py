@@ -99,3 +99,15 @@ class BlockedCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"Blocked product #{self.product_id} for customer #{self.customer_id}: {', '.join(self.reasons)}"
+
+
+# The investment advisor's models live beside its code; importing them here registers them with the app.
+from advisor.investing.models import (  # noqa: E402,F401
+    AssetClassAssumption,
+    CapitalMarketAssumptions,
+    GoalPlan,
+    InvestmentAdvice,
+    PortfolioAlert,
+    PortfolioValuation,
+    RiskAssessment,
+)

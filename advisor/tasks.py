@@ -48,3 +48,26 @@ def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10) ->
             return done
         done += 1
     return done
+
+
+def review_portfolios_task(job_id: int | None = None, customer_ids: list[int] | None = None) -> int:
+    """The periodic portfolio review: value every investor's holdings and open, update or resolve their alerts
+    (drift, drawdown, concentration, an expired risk profile). One transaction per customer; rerunning the same
+    day replaces that day's valuation and updates alerts in place. Followed as a Job; returns customers reviewed.
+    """
+    from advisor.investing.services import customers_to_review, review_portfolio
+    from customers.models import Customer
+
+    def work(progress: Progress) -> dict[str, object]:
+        ids = customer_ids if customer_ids is not None else customers_to_review()
+        advance = progress("Reviewing portfolios", len(ids))
+        open_alerts = 0
+        for start in range(0, len(ids), 500):
+            chunk = Customer.objects.filter(id__in=ids[start:start + 500]).order_by("id")
+            for customer in chunk:
+                open_alerts += len(review_portfolio(customer=customer))
+                advance(1)
+        return {"customers": len(ids), "open_alerts": open_alerts}
+
+    job = run_job(job_id, kind="Review portfolios", task="advisor.tasks.review_portfolios_task", work=work)
+    return int(job.result.get("customers", 0))

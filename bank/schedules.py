@@ -11,6 +11,8 @@ SCHEDULES = [
     # Weekly, on the ML cluster: the new version is registered and activated only if it evaluates no worse.
     ("Retrain the recommender", "advisor.tasks.train_recommender_task", Schedule.WEEKLY, None, "ml"),
     ("Refresh everyone's recommendations", "advisor.tasks.recommend_all_task", Schedule.DAILY, None, "ml"),
+    # Investments: value portfolios, raise drift, drawdown and concentration alerts.
+    ("Review investment portfolios", "advisor.tasks.review_portfolios_task", Schedule.DAILY, None, None),
     # Risk: monitor what other systems posted (the API path judges its own at once), rescore credit daily,
     # measure drift daily (above the threshold: an alert and a challenger retrain, never auto-activated).
     ("Monitor new transactions", "risk.tasks.monitor_transactions_task", Schedule.MINUTES, 1, None),

@@ -219,6 +219,11 @@ CHAT_LLM_API_KEY = env_str("CHAT_LLM_API_KEY")
 CHAT_LLM_TIMEOUT = env_int("CHAT_LLM_TIMEOUT", 20)
 CHAT_LLM_MAX_TOKENS = env_int("CHAT_LLM_MAX_TOKENS", 96)
 
+# --- Investment advice ----------------------------------------------------------------------------
+# Goal projections draw their Monte Carlo paths from this seed (stored with each plan), so the same goal gives
+# the same probability on every page load and the projection can be recomputed exactly.
+GOAL_PLAN_SEED = env_int("GOAL_PLAN_SEED", 20261201)
+
 # Models trained on this platform: registry name -> the django-q2 task that trains a new version (it takes
 # job_id). The admin's "Retrain" action queues these on the ML cluster.
 MODEL_TRAINING_TASKS = {

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("customers.api.urls")),
     path("", include("products.api.urls")),
     path("", include("advisor.api.urls")),
+    path("", include("advisor.investing.api.urls")),
     path("", include("chat.api.urls")),
     path("", include("risk.api.urls")),
 ]

@@ -310,6 +310,8 @@ class PartnerScope(models.TextChoices):
     FEEDBACK_WRITE = "feedback:write", "feedback:write"
     CHAT_WRITE = "chat:write", "chat:write"
     RISK_READ = "risk:read", "risk:read"
+    INVESTMENTS_READ = "investments:read", "investments:read"
+    INVESTMENTS_WRITE = "investments:write", "investments:write"
 
 
 class PartnerToken(models.Model):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import get_language
@@ -38,6 +39,32 @@ class Liquidity(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
     AT_MATURITY = "at_maturity", _("At maturity")
     NOT_APPLICABLE = "n/a", _("Not applicable")
+
+
+class AssetClass(models.TextChoices):
+    """What a product invests in, for the investment advisor's allocation (see `Product.asset_mix`)."""
+
+    CASH = "cash", _("Cash and money market")
+    GOV_BOND = "gov_bond", _("Government bonds")
+    CORP_BOND = "corp_bond", _("Corporate bonds")
+    DOM_EQUITY = "dom_equity", _("Domestic equity")
+    GLOBAL_EQUITY = "global_equity", _("Global equity")
+    GOLD = "gold", _("Gold and commodities")
+
+
+def validate_asset_mix(value: object) -> None:
+    """An asset mix is empty (not an investment) or maps asset classes to shares in (0, 1] that sum to 1."""
+    if value in (None, {}):
+        return
+    if not isinstance(value, dict):
+        raise ValidationError(_("The asset mix must be an object of asset class → share."), code="asset_mix")
+    unknown = sorted(set(value) - set(AssetClass.values))
+    if unknown:
+        raise ValidationError(_("Unknown asset classes: %(names)s."), params={"names": ", ".join(unknown)},
+                              code="asset_mix")
+    shares = list(value.values())
+    if not all(isinstance(v, (int, float)) and 0 < v <= 1 for v in shares) or abs(sum(shares) - 1) > 1e-6:
+        raise ValidationError(_("Asset mix shares must be between 0 and 1 and sum to 1."), code="asset_mix")
 
 
 class Product(models.Model):
@@ -75,6 +102,11 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True, db_index=True)
     launched_on = models.DateField(null=True, blank=True)
     tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    asset_mix = models.JSONField(
+        default=dict, blank=True, validators=[validate_asset_mix],
+        help_text="What the product invests in, as asset class → share (summing to 1), e.g. "
+                  '{"dom_equity": 0.5, "corp_bond": 0.5}. Empty for products that are not investments.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -29,6 +29,8 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
         401: "No credentials, or an invalid, expired or revoked token (WWW-Authenticate: Bearer).",
         403: "The token lacks the scope this endpoint needs, or the caller may not use this endpoint.",
         404: "Not found, or not visible to the caller (the two are not told apart).",
+        409: "The request is valid but cannot be served in the customer's current state; the code says why "
+             "(e.g. risk_profile_missing, risk_profile_expired, no_target).",
         422: "The Idempotency-Key was already used with a different request body (code idempotency_key_reused).",
         503: "The service needs something that is not ready yet, e.g. no active model (code model_not_ready).",
     }

@@ -32,6 +32,7 @@ from customers.demo.population import draw_population
 from customers.demo.truth import latent_header, latent_preferences_path, latent_rows, product_matrix
 from customers.demo.writer import ChunkWriter
 from customers.models import Customer
+from products.asset_mix import default_asset_mix
 from products.models import Product
 
 CHUNK = 5000
@@ -48,6 +49,7 @@ DEMO_TABLES = [
 ]
 _CATALOGUE_FIELDS = [
     "type",
+    "asset_mix",
     "name_en",
     "name_zh",
     "description_en",
@@ -111,6 +113,8 @@ def install_catalogue() -> dict[str, int]:
 
 
 def _spec_value(spec: ProductSpec, name: str) -> object:
+    if name == "asset_mix":
+        return default_asset_mix(type=spec.type, code=spec.code, tags=spec.tags)
     return {"expected_return_min": spec.return_min, "expected_return_max": spec.return_max}.get(
         name, getattr(spec, name, None)
     )
