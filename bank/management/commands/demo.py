@@ -99,6 +99,7 @@ class Command(BaseCommand):
         for username, role in logins.staff.items():
             w(f"      {username:<11} {role}")
         w(f"  Portal, for you   {base}/recommendations/")
+        w(f"  Portal, investing {base}/invest/    (risk questionnaire, allocation, goals, rebalancing)")
         w(f"  Portal, chat      {base}/chat/      help centre {base}/help/")
         w(f"  Hand-off inbox    {base}/admin/chat/handoff/   (support agent: support)")
         w(f"  Recommendation performance  {base}/admin/advisor/recommendationset/performance/")
