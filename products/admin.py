@@ -29,7 +29,7 @@ class ProductAdmin(admin.ModelAdmin):
         (_("Names and descriptions"), {"fields": ["name_en", "name_zh", "description_en", "description_zh"]}),
         (_("Risk, return and terms"), {"fields": [
             "risk_level", "expected_return_min", "expected_return_max", "term_months", "min_amount",
-            "liquidity",
+            "liquidity", "asset_mix",
         ]}),
         (_("Fees"), {"fields": ["management_fee_pct", "annual_fee", "subscription_fee_pct"]}),
         (_("Eligibility"), {"fields": [
