@@ -7,12 +7,13 @@ with the median line and the target as a dashed rule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from advisor.investing.asset_classes import ASSET_CLASSES, LABELS
 
-LABEL_WIDTH, BAR_AREA, BAR_HEIGHT, PAIR_GAP, ROW_GAP = 150, 360, 12, 3, 14
+LABEL_WIDTH, BAR_AREA, BAR_HEIGHT, PAIR_GAP, ROW_GAP = 170, 360, 14, 3, 12
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,21 @@ def allocation_chart(target: dict[str, float], current: dict[str, float] | None 
 FAN_W, FAN_H, FAN_LEFT, FAN_BOTTOM, FAN_TOP = 640, 260, 70, 28, 10
 
 
+def _nice_step(raw: float) -> float:
+    """The smallest round step (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k) at least `raw`: the axis reads 0, 300,000, …"""
+    if raw <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * magnitude >= raw)
+
+
 def fan_chart(projection: dict[str, Any], *, target: float, start_value: float) -> dict[str, Any]:
     """Bands of the projection's percentiles (month, p5, p25, p50, p75, p95), starting from today's savings."""
     points = [(0, start_value, start_value, start_value, start_value, start_value)]
     points += [tuple(p) for p in projection["percentiles"]]
     last_month = max(p[0] for p in points) or 1
-    top = max(max(p[5] for p in points), target) * 1.08 or 1.0
+    step = _nice_step(max(max(p[5] for p in points), target) * 1.05 / 4)
+    top = step * 4
     plot_w, plot_h = FAN_W - FAN_LEFT - 10, FAN_H - FAN_BOTTOM - FAN_TOP
 
     def x(month: float) -> float:
@@ -77,8 +87,9 @@ def fan_chart(projection: dict[str, Any], *, target: float, start_value: float) 
         lower = [f"{x(p[0])},{y(p[lo])}" for p in reversed(points)]
         return " ".join(upper + lower)
 
-    y_ticks = [(y(top * i / 4), f"{top * i / 4:,.0f}") for i in range(5)]
-    x_ticks = [(x(p[0]), f"{p[0] // 12}" if p[0] % 12 == 0 else f"{p[0] / 12:.1f}") for p in points]
+    y_ticks = [(y(step * i), f"{step * i:,.0f}") for i in range(5)]
+    every = max(1, round(last_month / 12 / 10))  # at most about ten year labels
+    x_ticks = [(x(p[0]), f"{p[0] // 12}") for p in points if p[0] % (12 * every) == 0]
     return {
         "width": FAN_W, "height": FAN_H, "left": FAN_LEFT, "bottom": FAN_H - FAN_BOTTOM,
         "outer": band(1, 5), "inner": band(2, 4), "median": " ".join(f"{x(p[0])},{y(p[3])}" for p in points),

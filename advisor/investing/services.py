@@ -86,6 +86,8 @@ def assess_risk(
     audit.record(action="risk_assessed", actor=by, channel=channel, subject=f"assessment {assessment.public_id}",
                  customer_ref=str(customer.public_id),
                  detail={"level": profile.level, "flags": [f.code for f in profile.flags]})
+    # The new level changes what counts as concentrated or too deep a fall: refresh the alerts now, not tomorrow.
+    review_portfolio(customer=customer, today=today)
     return assessment
 
 
@@ -209,6 +211,7 @@ def advise_allocation(
     audit.record(action="investment_advice", actor=by, channel=channel, subject=f"advice {advice.public_id}",
                  customer_ref=str(customer.public_id),
                  detail={"kind": "allocation", "amount": inputs["amount"], "level": inputs["level"]})
+    review_portfolio(customer=customer, today=today)  # a new target: drift is measured against it from now on
     return advice
 
 
