@@ -190,6 +190,8 @@ SPECTACULAR_SETTINGS = {
         "HandoffStatusEnum": "chat.models.Handoff.Status",
         "HandoffReasonEnum": "chat.models.Handoff.Reason",
         "ChatLanguageEnum": "chat.models.Language",
+        "AdviceChannelEnum": "advisor.investing.models.AssessmentChannel",
+        "ChannelEnum": "customers.models.Channel",
     },
 }
 
