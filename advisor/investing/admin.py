@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+# advisor.admin imports this module after defining ReadOnlyAdmin (at its end), so the import below is safe.
+from advisor.admin import ReadOnlyAdmin
 from advisor.investing.allocation import market_from_inputs
 from advisor.investing.asset_classes import ASSET_CLASSES, LABELS
 from advisor.investing.models import (
@@ -29,15 +31,8 @@ from advisor.investing.services import reproduce_advice
 from customers.selectors import Actor, visible_customers
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class _ReadOnly(ReadOnlyAdmin):
+    """A record of the customer's: read only, and only within the staff member's book."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
