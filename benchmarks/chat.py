@@ -136,7 +136,7 @@ def main() -> None:
     settings.CHAT_LLM_BACKEND = "none"
     baseline, _ = run(sample, customer, "same English questions, no generation")
     settings.CHAT_LLM_BACKEND = "local"
-    from chat.llm import chat_model
+    from bank.llm import chat_model
 
     started = time.perf_counter()
     chat_model()

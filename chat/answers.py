@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from bank.llm import LLMError, chat_model
 from chat.grounding import check_faithful, extractive_answer, without_instructions
 from chat.knowledge import PassageHit, retrieve
-from chat.llm import LLMError, chat_model
 
 logger = logging.getLogger(__name__)
 

