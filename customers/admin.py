@@ -15,7 +15,9 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import (
@@ -112,22 +114,23 @@ class CustomerAdmin(BookScopedAdmin):
     customer_lookup = ""
     list_display = [
         "external_ref", "full_name", "life_stage", "kyc_status", "risk_tolerance", "relationship_manager",
-        "consent_marketing", "consent_profiling",
+        "consent_marketing", "consent_profiling", "segment",
     ]
     list_filter = [
         "kyc_status", "risk_tolerance", "life_stage", "consent_marketing", "consent_profiling", "residency",
+        "segment",
     ]
     search_fields = ["^external_ref", "full_name", "email"]
-    list_select_related = ["relationship_manager"]
+    list_select_related = ["relationship_manager", "segment"]
     show_full_result_count = False
     paginator = FastCountPaginator
     # User pickers as id fields: a dropdown of every login in the bank would be both slow and a leak.
     raw_id_fields = ["user", "relationship_manager"]
-    readonly_fields = ["public_id", "created_at", "updated_at", "latest_profile_summary"]
+    readonly_fields = ["public_id", "created_at", "updated_at", "latest_profile_summary", "segment_summary"]
     inlines = [AccountInline, HoldingInline]
     fieldsets = [
         (None, {"fields": ["external_ref", "public_id", "full_name", "user", "relationship_manager"]}),
-        (_("Profile in plain words"), {"fields": ["latest_profile_summary"]}),
+        (_("Profile in plain words"), {"fields": ["latest_profile_summary", "segment_summary"]}),
         (_("Personal details"), {"fields": [
             "birth_date", "gender", "national_id", "phone", "email", "address", "city", "residency",
             "occupation", "life_stage", "declared_annual_income", "preferred_language",
@@ -149,6 +152,17 @@ class CustomerAdmin(BookScopedAdmin):
             _("As of %(day)s") % {"day": profile.as_of.isoformat()},
             profile.summary_en or "—",
             profile.summary_zh or "—",
+        )
+
+    @admin.display(description=_("Segment"))
+    def segment_summary(self, obj: Customer) -> str:
+        segment = obj.segment if obj.pk else None
+        if segment is None:
+            return str(_("Not in a segment (no profile, or no consent to profiling)."))
+        description = segment.description_zh if (get_language() or "").startswith("zh") else segment.description_en
+        return format_html(
+            '<p><strong><a href="{}">{} {}</a></strong></p><p>{}</p>',
+            reverse("admin:customers_segment_change", args=[segment.pk]), segment.code, segment.name, description,
         )
 
 
@@ -267,3 +281,7 @@ class PartnerConsentAdmin(BookScopedAdmin):
     list_select_related = ["customer", "partner"]
     raw_id_fields = ["customer"]
     readonly_fields = ["granted_at"]
+
+
+# The segment back office registers itself on import (after CustomerAdmin, whose list it links to).
+import customers.segments.admin  # noqa: E402,F401

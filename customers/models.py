@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import HnswIndex, VectorField
 
@@ -40,6 +41,32 @@ class LifeStage(models.TextChoices):
     ESTABLISHED = "established", _("Established family")
     PRE_RETIREMENT = "pre_retirement", _("Pre-retirement")
     RETIRED = "retired", _("Retired")
+
+
+class Segment(models.Model):
+    """A group of customers who look alike on their profile features, found by clustering (`customers.segments`).
+
+    Codes are stable: a re-run that finds the same groups matches them to these rows instead of making new ones,
+    so campaigns and filters that name a segment keep meaning the same customers.
+    """
+
+    code = models.CharField(max_length=16, unique=True)
+    name_en = models.CharField(max_length=120)
+    name_zh = models.CharField(max_length=120)
+    description_en = models.TextField(blank=True)
+    description_zh = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True, help_text="False once a re-run no longer finds this group.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def name(self) -> str:
+        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
 
 
 class Customer(models.Model):
@@ -75,6 +102,8 @@ class Customer(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="book"
     )
     customer_since = models.DateField(default=date.today)
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers",
+                                help_text="Set by the latest segmentation run.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -312,6 +341,10 @@ class PartnerScope(models.TextChoices):
     RISK_READ = "risk:read", "risk:read"
     INVESTMENTS_READ = "investments:read", "investments:read"
     INVESTMENTS_WRITE = "investments:write", "investments:write"
+    APPLICATIONS_READ = "applications:read", "applications:read"
+    APPLICATIONS_WRITE = "applications:write", "applications:write"
+    MESSAGES_READ = "messages:read", "messages:read"
+    MESSAGES_WRITE = "messages:write", "messages:write"
 
 
 class PartnerToken(models.Model):
@@ -345,3 +378,7 @@ class PartnerConsent(models.Model):
     def __str__(self) -> str:
         state = "revoked" if self.revoked_at else "granted"
         return f"Consent of customer #{self.customer_id} to partner #{self.partner_id} ({state})"
+
+
+# Segmentation runs live beside their code; importing them here registers them with the app.
+from customers.segments.models import SegmentationRun, SegmentSnapshot  # noqa: E402,F401

@@ -102,3 +102,26 @@ def latest_profile(*, customer: Customer) -> ProfileSnapshot | None:
 
 def consented_partner_filter(partner: Partner) -> Q:
     return Q(partner_consents__partner=partner, partner_consents__revoked_at__isnull=True)
+
+
+# --- Segments: aggregate reads for the back office (sizes and history, no customer rows) ----------------------
+
+def segment_sizes() -> dict[int, int]:
+    """Customers per segment id, as the memberships stand now."""
+    from django.db.models import Count
+
+    rows = Customer.objects.filter(segment__isnull=False).values("segment").annotate(n=Count("id")).order_by()
+    return {row["segment"]: row["n"] for row in rows}
+
+
+def segmentation_history(*, runs: int = 24) -> list[Any]:
+    """The latest `runs` segmentation runs, oldest first, each with its snapshots (segment included)."""
+    from django.db.models import Prefetch
+
+    from customers.segments.models import SegmentationRun, SegmentSnapshot
+
+    latest = (
+        SegmentationRun.objects.order_by("-started_at", "-pk")
+        .prefetch_related(Prefetch("snapshots", queryset=SegmentSnapshot.objects.select_related("segment")))[:runs]
+    )
+    return list(reversed(list(latest)))

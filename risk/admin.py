@@ -113,7 +113,7 @@ class CreditPolicyAdmin(admin.ModelAdmin):
 class CreditScoreAdmin(RecordAdmin):
     list_display = ["created_at", "customer", "pd_percent", "points", "decision", "serving_model", "model_version",
                     "top_reason"]
-    list_filter = ["decision", "serving_model", "model_version", "created_at"]
+    list_filter = ["decision", "serving_model", "model_version", "created_at", "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name"]
     list_select_related = ["customer", "model_version"]
     date_hierarchy = "created_at"
@@ -300,7 +300,7 @@ class CaseChoiceForm(forms.Form):
 @admin.register(Alert)
 class AlertAdmin(ScopedAdmin):
     list_display = ["created_at", "kind", "customer", "severity", "decision", "rules", "status", "label", "case_link"]
-    list_filter = ["status", "severity", "decision", "kind", "label", "created_at"]
+    list_filter = ["status", "severity", "decision", "kind", "label", "created_at", "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name", "rule_codes"]
     list_select_related = ["customer", "case"]
     date_hierarchy = "created_at"
@@ -420,7 +420,7 @@ class CaseForm(forms.ModelForm):
 class CaseAdmin(ScopedAdmin):
     form = CaseForm
     list_display = ["created_at", "title", "customer", "status", "outcome", "assigned_to", "alert_count"]
-    list_filter = ["status", "outcome", "assigned_to"]
+    list_filter = ["status", "outcome", "assigned_to", "customer__segment"]
     search_fields = ["title", "customer__external_ref", "customer__full_name"]
     list_select_related = ["customer", "assigned_to"]
     raw_id_fields = ["assigned_to"]

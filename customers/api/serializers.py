@@ -93,6 +93,24 @@ class CustomerOut(serializers.ModelSerializer):
         return ProfileSnapshotOut(snapshot).data if snapshot is not None else None
 
 
+class SegmentRefOut(serializers.Serializer):
+    code = serializers.CharField()
+    name_en = serializers.CharField()
+    name_zh = serializers.CharField()
+
+
+class CustomerListItemOut(serializers.ModelSerializer):
+    """A row of the customer list: who, and which segment they are in now (null: none)."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    segment = SegmentRefOut(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "full_name", "city", "life_stage", "kyc_status", "risk_tolerance", "segment"]
+        read_only_fields = fields
+
+
 class AccountOut(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     number_masked = serializers.CharField(source="masked_number", read_only=True)

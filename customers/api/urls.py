@@ -5,6 +5,7 @@ from customers.api import views
 # public_id is matched as any string (not <uuid:>) so that a malformed id gets the API's 404 in the one
 # error shape from the selectors, instead of Django's HTML 404.
 urlpatterns = [
+    path("customers/", views.CustomerListView.as_view(), name="api-customers"),
     path("customers/me/", views.MyProfileView.as_view(), name="api-customer-me"),
     path("customers/<str:public_id>/", views.CustomerProfileView.as_view(), name="api-customer"),
     path(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,9 +24,11 @@ from bank.api.errors import InvalidParameter, validated_query
 from bank.api.permissions import HasScope
 from bank.api.schema import error_responses
 from customers.api.authentication import actor_from_request
+from customers.api.filters import CustomerFilter, StrictFilterBackend
 from customers.api.permissions import IsPortalUser
 from customers.api.serializers import (
     AccountOut,
+    CustomerListItemOut,
     CustomerOut,
     HoldingOut,
     TransactionOut,
@@ -40,6 +42,7 @@ from customers.selectors import (
     holdings_of,
     latest_profile,
     transactions_of,
+    visible_customers,
 )
 
 PUBLIC_ID = OpenApiParameter(
@@ -71,6 +74,31 @@ class CustomerScopedView(GenericAPIView):
             return get_customer(actor=actor_from_request(self.request), public_id=self.kwargs["public_id"])
         except Customer.DoesNotExist:
             raise NotFound("No such customer.") from None
+
+
+class CustomerListView(ListAPIView):
+    """The customers the caller may see (a customer: themself; a partner: consenting customers; staff: their
+    book), optionally only those in one segment."""
+
+    permission_classes = [IsAuthenticated, HasScope]
+    required_scopes = (PartnerScope.PROFILE_READ,)
+    serializer_class = CustomerListItemOut
+    filter_backends = [StrictFilterBackend]
+    filterset_class = CustomerFilter
+
+    def get_queryset(self) -> Any:
+        customers = visible_customers(actor=actor_from_request(self.request))
+        return customers.select_related("segment").order_by("external_ref", "pk")
+
+    @extend_schema(
+        operation_id="customers_list",
+        summary="The customers the caller may see, optionally one segment's",
+        description="Partners need the `profile:read` scope and see only customers who consented to them. "
+        "`segment` takes a segment code; an unknown code is a 400.",
+        responses={200: CustomerListItemOut(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.list(request, *args, **kwargs)
 
 
 class MyProfileView(GenericAPIView):
