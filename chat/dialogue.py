@@ -113,6 +113,12 @@ class Turn:
         if pending is None and (_AFFIRM.match(self.text) or (not task and _CANCEL.match(self.text))):
             # "yes" to nothing (a double click, a confirmation that already ran): say so, and do nothing.
             return Reply(say("nothing_to_confirm", self.language), intent="confirm")
+        from chat.applying import propose_application, requested_product
+
+        if pending is None and (phrase := requested_product(self.text)) is not None:
+            applying = propose_application(self, phrase, extract_slots(self.text, today=self.today).amount)
+            if applying is not None:
+                return applying
         try:
             classified = classify(self.text)
         except IntentModelUnavailable:

@@ -156,6 +156,7 @@ class ChatAction(models.Model):
         FREEZE_CARD = "freeze_card", _("Freeze card")
         UNFREEZE_CARD = "unfreeze_card", _("Unfreeze card")
         TRANSFER = "transfer", _("Transfer between own accounts")
+        APPLY_PRODUCT = "apply_product", _("Apply for a product")
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Waiting for confirmation")

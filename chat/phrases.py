@@ -70,6 +70,13 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "done_transfer": ("Done: {amount} moved from {source} to {target}. {source} now holds {source_balance}.",
                       "已完成：已从{source}转{amount}到{target}。{source}现有余额{source_balance}。"),
     "cancelled": ("Cancelled: nothing was changed.", "已取消，没有做任何更改。"),
+    "confirm_apply": ("Apply for {product}?", "确认申请{product}吗？"),
+    "confirm_apply_amount": (" Amount: {amount}.", "金额：{amount}。"),
+    "apply_ask_amount": ("How much would you like for {product}? Say it with the product, e.g. \"apply for "
+                         "{product} 50000\".",
+                         "请问{product}需要多少金额？请连同产品一起告诉我，例如“申请{product} 50000元”。"),
+    "done_apply": ("Your application for {product} is submitted. We are checking it now; follow it at {link}.",
+                   "您的{product}申请已提交，正在审核中，可在{link}查看进度。"),
     "expired": ("That request has expired, so I didn't carry it out. Ask again if you still want it.",
                 "该请求已过期，未执行。如仍需要，请重新发起。"),
     "action_failed": ("I couldn't do that: {reason}", "无法完成：{reason}"),

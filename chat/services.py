@@ -193,6 +193,10 @@ def _carry_out(
             turn.language = saved
 
     audit_channel = f"chat:{channel}"
+    if action.kind == ChatAction.Kind.APPLY_PRODUCT:
+        from chat.applying import submit_from_chat
+
+        return submit_from_chat(action, customer=customer, actor=actor)
     if action.kind in (ChatAction.Kind.FREEZE_CARD, ChatAction.Kind.UNFREEZE_CARD):
         card = _account(customer, action.params["card"])
         freezing = action.kind == ChatAction.Kind.FREEZE_CARD
