@@ -85,7 +85,7 @@ class RecommendationSetAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at", "customer", "channel", "model_version", "query", "candidates_considered", "candidates_blocked",
     ]
-    list_filter = ["channel", "model_version", "created_at"]
+    list_filter = ["channel", "model_version", "created_at", "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name", "query"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "model_version"]
@@ -208,5 +208,7 @@ class BlockedCandidateAdmin(ReadOnlyAdmin):
         return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
 
 
-# The investment advisor's back office registers itself on import.
+# The back offices of applications, personalised messages and the investment advisor register themselves on import.
+import advisor.applications.admin  # noqa: E402,F401
+import advisor.engagement.admin  # noqa: E402,F401
 import advisor.investing.admin  # noqa: E402,F401

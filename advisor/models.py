@@ -101,7 +101,16 @@ class BlockedCandidate(models.Model):
         return f"Blocked product #{self.product_id} for customer #{self.customer_id}: {', '.join(self.reasons)}"
 
 
-# The investment advisor's models live beside its code; importing them here registers them with the app.
+# The models of the advisor's sub-packages (product applications, personalised messages, the investment
+# advisor) live beside their code; importing them here registers them with the app.
+from advisor.applications.models import Application, ApplicationEvent  # noqa: E402,F401
+from advisor.engagement.models import (  # noqa: E402,F401
+    Campaign,
+    CampaignVariant,
+    Message,
+    MessageEvent,
+    TriggerCursor,
+)
 from advisor.investing.models import (  # noqa: E402,F401
     AssetClassAssumption,
     CapitalMarketAssumptions,

@@ -77,7 +77,8 @@ def ensure_demo_logins(*, book_size: int = 200, consenting_customers: int = 500)
     scopes = [PartnerScope.PRODUCTS_READ, PartnerScope.PROFILE_READ, PartnerScope.ACCOUNTS_READ,
               PartnerScope.TRANSACTIONS_READ, PartnerScope.RECOMMENDATIONS_READ, PartnerScope.FEEDBACK_WRITE,
               PartnerScope.CHAT_WRITE, PartnerScope.RISK_READ, PartnerScope.TRANSACTIONS_WRITE,
-              PartnerScope.INVESTMENTS_READ, PartnerScope.INVESTMENTS_WRITE]
+              PartnerScope.INVESTMENTS_READ, PartnerScope.INVESTMENTS_WRITE, PartnerScope.APPLICATIONS_READ,
+              PartnerScope.APPLICATIONS_WRITE, PartnerScope.MESSAGES_READ, PartnerScope.MESSAGES_WRITE]
     _, secret = issue_partner_token(partner=partner, name="demo", scopes=[str(s) for s in scopes])
     return DemoLogins(
         customer_username=customer_user.username,

@@ -30,6 +30,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.holding": VIEW,
         "customers.productinteraction": VIEW,
         "customers.profilesnapshot": VIEW,
+        "customers.segment": VIEW,  # segments: sizes, what defines them, drift; re-run by the weekly task
+        "customers.segmentationrun": VIEW,
         "products.product": VIEW,
         "advisor.recommendationset": VIEW,
         "advisor.recommendation": VIEW,
@@ -39,8 +41,15 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "advisor.capitalmarketassumptions": VIEW,
         "advisor.assetclassassumption": VIEW,
         "advisor.portfolioalert": ("view", "change"),
+        # Referred applications: relationship managers and risk officers decide them (the staff queue).
+        "advisor.application": ("view", "decide"),
+        "advisor.applicationevent": VIEW,
         "risk.customerriskgrade": VIEW,
         "risk.creditscore": VIEW,
+        # Messages: what their customers were sent, or why not (their own book only, like everything else).
+        "advisor.campaign": VIEW,
+        "advisor.campaignvariant": VIEW,
+        "advisor.message": VIEW,
     },
     RISK_OFFICER: {
         "customers.customer": VIEW,
@@ -48,6 +57,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.transaction": VIEW,
         "customers.holding": VIEW,
         "customers.profilesnapshot": VIEW,
+        "customers.segment": VIEW,  # segments: sizes, what defines them, drift; re-run by the weekly task
+        "customers.segmentationrun": VIEW,
         "products.product": VIEW,
         "bank.modelversion": ("view", "change"),
         "bank.job": VIEW,
@@ -64,6 +75,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "risk.creditpolicy": ("view", "change"),
         "risk.driftreport": VIEW,
         "risk.customerriskgrade": VIEW,
+        "advisor.application": ("view", "decide"),
+        "advisor.applicationevent": VIEW,
     },
     COMPLIANCE_OFFICER: {
         "customers.customer": VIEW,
@@ -72,6 +85,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.holding": VIEW,
         "customers.productinteraction": VIEW,
         "customers.profilesnapshot": VIEW,
+        "customers.segment": VIEW,  # segments: sizes, what defines them, drift; re-run by the weekly task
+        "customers.segmentationrun": VIEW,
         "customers.partner": VIEW,
         "customers.partnertoken": VIEW,
         "customers.partnerconsent": VIEW,
@@ -88,6 +103,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "advisor.capitalmarketassumptions": VIEW,
         "advisor.assetclassassumption": VIEW,
         "advisor.portfolioalert": VIEW,
+        "advisor.application": VIEW,
+        "advisor.applicationevent": VIEW,
+        # Every message sent or suppressed, with the reason: consent and frequency are compliance questions.
+        "advisor.campaign": VIEW,
+        "advisor.campaignvariant": VIEW,
+        "advisor.message": VIEW,
         # Compliance sees everything risk decided and why, and changes none of it.
         "risk.monitoringrule": VIEW,
         "risk.alert": VIEW,
@@ -116,6 +137,9 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "chat.chataction": VIEW,
         "chat.knowledgearticle": EDIT,
         "risk.customernotice": VIEW,  # to explain to a customer what they were told
+        # To tell a customer where their application stands; deciding is for RMs and risk officers.
+        "advisor.application": VIEW,
+        "advisor.applicationevent": VIEW,
     },
     ADMINISTRATOR: {
         "customers.customer": ALL,
@@ -124,6 +148,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "customers.holding": ALL,
         "customers.productinteraction": VIEW,
         "customers.profilesnapshot": VIEW,
+        "customers.segment": ("view", "change"),  # change: may start a re-segmentation from the admin
+        "customers.segmentationrun": VIEW,
         "customers.partner": ALL,
         "customers.partnertoken": ALL,
         "customers.partnerconsent": ALL,
@@ -140,6 +166,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         # The investment office's capital-market assumptions: a new set is added with a later effective date.
         "advisor.capitalmarketassumptions": EDIT,
         "advisor.assetclassassumption": ALL,
+        "advisor.application": VIEW,
+        "advisor.applicationevent": VIEW,
+        # Campaigns: staff define audience, texts, schedule and A/B split; messages are records.
+        "advisor.campaign": EDIT,
+        "advisor.campaignvariant": ALL,
+        "advisor.message": VIEW,
         "risk.monitoringrule": EDIT,
         "risk.alert": VIEW,
         "risk.case": VIEW,

@@ -7,6 +7,8 @@ from django_q.models import Schedule
 SCHEDULES = [
     # (name, task, schedule type, minutes, cluster)
     ("Recompute customer profiles", "customers.tasks.compute_profiles_task", Schedule.DAILY, None, None),
+    # Segments: weekly, after the profiles; unchanged data keeps every code and membership.
+    ("Re-segment customers", "customers.tasks.segment_customers_task", Schedule.WEEKLY, None, None),
     ("Embed new or changed products", "products.tasks.embed_products_task", Schedule.MINUTES, 60, None),
     # Weekly, on the ML cluster: the new version is registered and activated only if it evaluates no worse.
     ("Retrain the recommender", "advisor.tasks.train_recommender_task", Schedule.WEEKLY, None, "ml"),
@@ -18,6 +20,11 @@ SCHEDULES = [
     ("Monitor new transactions", "risk.tasks.monitor_transactions_task", Schedule.MINUTES, 1, None),
     ("Rescore customers' credit risk", "risk.tasks.score_customers_task", Schedule.DAILY, None, "ml"),
     ("Measure credit model drift", "risk.tasks.credit_drift_task", Schedule.DAILY, None, "ml"),
+    # Applications: approved offers not taken up in time expire (hourly, so the portal never shows a stale offer).
+    ("Expire application offers", "advisor.applications.tasks.expire_offers_task", Schedule.MINUTES, 60, None),
+    # Messages: deliver what waited out quiet hours and launch due campaigns; scan life-event triggers hourly.
+    ("Send due messages and campaigns", "advisor.engagement.tasks.send_messages_task", Schedule.MINUTES, 5, None),
+    ("Scan message triggers", "advisor.engagement.tasks.scan_triggers_task", Schedule.MINUTES, 60, None),
 ]
 
 

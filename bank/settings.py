@@ -192,6 +192,7 @@ SPECTACULAR_SETTINGS = {
         "ChatLanguageEnum": "chat.models.Language",
         "AdviceChannelEnum": "advisor.investing.models.AssessmentChannel",
         "ChannelEnum": "customers.models.Channel",
+        "ApplicationStateEnum": "advisor.applications.models.ApplicationState",
     },
 }
 
@@ -225,6 +226,36 @@ CHAT_LLM_MAX_TOKENS = env_int("CHAT_LLM_MAX_TOKENS", 96)
 # Goal projections draw their Monte Carlo paths from this seed (stored with each plan), so the same goal gives
 # the same probability on every page load and the projection can be recomputed exactly.
 GOAL_PLAN_SEED = env_int("GOAL_PLAN_SEED", 20261201)
+
+# --- Product applications ------------------------------------------------------------------------
+# Decisions run on a worker after the submission commits (reading the reason with the language model takes
+# seconds on a CPU); with APPLICATION_DECIDE_SYNC they run in the request instead (tests, one-box demos).
+APPLICATION_DECIDE_SYNC = env_bool("APPLICATION_DECIDE_SYNC", False)
+APPLICATION_MAX_DECISION_ATTEMPTS = env_int("APPLICATION_MAX_DECISION_ATTEMPTS", 3)
+# Hours staff have to decide a referred application, by product type (the rest: the default).
+APPLICATION_SLA_HOURS = {"credit_card": 24, "loan": 48, "insurance": 72, "default": 48}
+# Days an approved offer stays open for the customer to take up before it expires.
+APPLICATION_OFFER_DAYS = env_int("APPLICATION_OFFER_DAYS", 30)
+# Identity checks older than this must be refreshed before a new product is opened (referred, not declined).
+KYC_VALID_DAYS = env_int("KYC_VALID_DAYS", 3 * 365)
+# Debt-service ratio (all monthly repayments / monthly income), in percent: above REFER a person looks at the
+# application, above DECLINE it is declined. A card is stress-tested as fully drawn, repaid at the minimum rate.
+APPLICATION_DSR_REFER_PCT = env_int("APPLICATION_DSR_REFER_PCT", 40)
+APPLICATION_DSR_DECLINE_PCT = env_int("APPLICATION_DSR_DECLINE_PCT", 55)
+APPLICATION_CARD_MIN_PAYMENT_PCT = env_int("APPLICATION_CARD_MIN_PAYMENT_PCT", 10)
+
+# --- Personalised messages ------------------------------------------------------------------------
+# At most MESSAGE_FREQUENCY_CAP marketing messages per customer per MESSAGE_FREQUENCY_DAYS; nothing is delivered
+# (portal or email) between MESSAGE_QUIET_START:00 and MESSAGE_QUIET_END:00 bank time: it waits until the end.
+MESSAGE_FREQUENCY_CAP = env_int("MESSAGE_FREQUENCY_CAP", 3)
+MESSAGE_FREQUENCY_DAYS = env_int("MESSAGE_FREQUENCY_DAYS", 7)
+MESSAGE_QUIET_START = env_int("MESSAGE_QUIET_START", 21)
+MESSAGE_QUIET_END = env_int("MESSAGE_QUIET_END", 8)
+# Email goes through Django's email framework: the console in development, SMTP (EMAIL_HOST…) where configured.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Bank <no-reply@bank.example>")
 
 # Models trained on this platform: registry name -> the django-q2 task that trains a new version (it takes
 # job_id). The admin's "Retrain" action queues these on the ML cluster.

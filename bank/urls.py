@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("products.api.urls")),
     path("", include("advisor.api.urls")),
     path("", include("advisor.investing.api.urls")),
+    path("", include("advisor.applications.api.urls")),
+    path("", include("advisor.engagement.api.urls")),
     path("", include("chat.api.urls")),
     path("", include("risk.api.urls")),
 ]

@@ -1,8 +1,8 @@
 """`python manage.py demo`: the whole platform with the demo bank, from an empty machine, in one command.
 
 Steps, each idempotent: migrate; seed the demo bank if there are no customers; embed the catalogue and
-compute customer profiles (in-process, with progress bars); demo logins; collect static files; then run the
-web server (gunicorn) and the two django-q2 clusters (light tasks, and "ml" for training and scoring)
+compute customer profiles and segments (in-process, with progress bars); demo logins; collect static files;
+then run the web server (gunicorn) and the two django-q2 clusters (light tasks, and "ml" for training and scoring)
 until Ctrl-C. `--no-serve` stops after the set-up.
 """
 
@@ -48,6 +48,8 @@ class Command(BaseCommand):
         call_command("embed_products")
         self._step("Customers: profiles and profile embeddings")
         call_command("compute_profiles")
+        self._step("Customers: segments (k-means, k by silhouette; known segments keep their codes)")
+        call_command("segment_customers")
         from bank.registry import active_version
 
         if active_version("advisor.recommender") is None:
@@ -72,10 +74,20 @@ class Command(BaseCommand):
         else:
             self._step(f"Chat: intent model {active_version('chat.intents').label} is active")
 
+        self._step("Messages: demo campaigns (an A/B offer with a holdout, birthday, maturity, idle balance)")
+        from advisor.engagement.demo import run_demo_campaigns
+
+        sent = run_demo_campaigns()
+        self.stdout.write(f"    {sent}")
+
         from bank.demo_logins import DEMO_PASSWORD, ensure_demo_logins
         from bank.schedules import ensure_schedules
 
         logins = ensure_demo_logins()
+        self._step("Applications: a handful across outcomes (approved, declined, referred to staff, activated)")
+        from advisor.applications.demo import run_demo_applications
+
+        self.stdout.write(f"    {run_demo_applications(showcase_username=logins.customer_username)}")
         ensure_schedules()
         call_command("collectstatic", interactive=False, verbosity=0)
         self._step(f"Set-up done in {time.monotonic() - started:.0f} s")
@@ -101,6 +113,7 @@ class Command(BaseCommand):
         w(f"  Portal, for you   {base}/recommendations/")
         w(f"  Portal, investing {base}/invest/    (risk questionnaire, allocation, goals, rebalancing)")
         w(f"  Portal, chat      {base}/chat/      help centre {base}/help/")
+        w(f"  Portal, messages  {base}/inbox/     campaigns and uplift: {base}/admin/advisor/campaign/")
         w(f"  Hand-off inbox    {base}/admin/chat/handoff/   (support agent: support)")
         w(f"  Recommendation performance  {base}/admin/advisor/recommendationset/performance/")
         w(f"  API               {base}/api/v1/products/")
