@@ -16,6 +16,7 @@ every rule it fails, for the compliance log.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -52,32 +53,44 @@ class CustomerFacts:
 
     @classmethod
     def of(cls, customer: Customer, *, today: date | None = None) -> CustomerFacts:
+        return cls.of_many([customer], today=today)[customer.pk]
+
+    @classmethod
+    def of_many(cls, customers: Iterable[Customer], *, today: date | None = None) -> dict[int, CustomerFacts]:
+        """The facts of each customer, by id, in three queries however many customers (batch sends)."""
         today = today or timezone.localdate()
-        liquid = sum(
-            Account.objects.filter(
-                customer=customer, type__in=LIQUID_ACCOUNTS, status=Account.Status.ACTIVE
-            ).values_list("balance", flat=True),
-            Decimal("0"),
-        )
-        held = set(
-            Holding.objects.filter(customer=customer, status=Holding.Status.ACTIVE).values_list("product_id", flat=True)
-        )
+        people = list(customers)
+        ids = [customer.pk for customer in people]
+        liquid: dict[int, Decimal] = {}
+        for customer_id, balance in Account.objects.filter(
+            customer_id__in=ids, type__in=LIQUID_ACCOUNTS, status=Account.Status.ACTIVE
+        ).values_list("customer_id", "balance"):
+            liquid[customer_id] = liquid.get(customer_id, Decimal("0")) + balance
+        held: dict[int, set[int]] = {pk: set() for pk in ids}
+        for customer_id, product_id in Holding.objects.filter(
+            customer_id__in=ids, status=Holding.Status.ACTIVE
+        ).values_list("customer_id", "product_id"):
+            held[customer_id].add(product_id)
         # A card or loan is held as an account opened on the product.
-        held |= set(
-            Account.objects.filter(customer=customer, product__isnull=False)
+        for customer_id, product_id in (
+            Account.objects.filter(customer_id__in=ids, product__isnull=False)
             .exclude(status=Account.Status.CLOSED)
-            .values_list("product_id", flat=True)
-        )
-        return cls(
-            customer_id=customer.pk,
-            age=customer.age_on(today),
-            annual_income=customer.declared_annual_income,
-            kyc_verified=customer.kyc_status == KycStatus.VERIFIED,
-            residency=customer.residency,
-            risk_tolerance=customer.risk_tolerance,
-            liquid_assets=liquid,
-            held_product_ids=frozenset(held),
-        )
+            .values_list("customer_id", "product_id")
+        ):
+            held[customer_id].add(product_id)
+        return {
+            customer.pk: cls(
+                customer_id=customer.pk,
+                age=customer.age_on(today),
+                annual_income=customer.declared_annual_income,
+                kyc_verified=customer.kyc_status == KycStatus.VERIFIED,
+                residency=customer.residency,
+                risk_tolerance=customer.risk_tolerance,
+                liquid_assets=liquid.get(customer.pk, Decimal("0")),
+                held_product_ids=frozenset(held[customer.pk]),
+            )
+            for customer in people
+        }
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,16 @@
     EMBEDDED_PG_DB=bank_msgbench .venv/bin/python benchmarks/messages.py [--customers 3000]
 
 Builds a demo bank in its own database if it has none, then launches a fresh A/B campaign with a 10 % holdout and
-a product-type offer (so every contacted customer goes through the suitability gate) to every customer, through
-`launch_campaign` -- the path the scheduled task takes: one transaction per customer with the customer row locked,
-consent, cap, product choice, rendering, the row, and the email (locmem backend here) after commit. A second run
-of the same launch measures the idempotent re-run. Prints messages/s and the outcome counts.
+a product-type offer (so every contacted customer goes through the suitability gate) to every customer, twice on
+the same data (the messages of the first run are deleted before the second, and earlier benchmark messages before
+both, so each starts from the same state):
+
+- one at a time: `send_message` per customer, BATCH customers per transaction -- what a launch did before batches;
+- batched: `launch_campaign`, the path the scheduled task takes: BATCH customers locked, read, decided and written
+  together, emails after each commit (locmem backend here).
+
+A re-run of the batched launch measures the idempotent re-run. Prints messages/s, queries per message and the
+outcome counts of each, and the ratio.
 """
 
 from __future__ import annotations
@@ -43,9 +49,19 @@ def main() -> None:
         call_command("seed_demo", customers=args.customers, seed=11, months=2, quiet=True)
         print(f"seeded {Customer.objects.count():,} customers in {time.perf_counter() - started:.0f} s")
 
-    from advisor.engagement.models import Campaign, CampaignVariant
-    from advisor.engagement.services import launch_campaign
+    from django.db import connection, transaction
 
+    from advisor.engagement.models import Campaign, CampaignVariant, Message
+    from advisor.engagement.services import (
+        BATCH,
+        SCHEDULED_OCCURRENCE,
+        Event,
+        campaign_variants,
+        launch_campaign,
+        send_message,
+    )
+
+    Message.objects.filter(campaign__code__startswith="bench-").delete()  # the cap counts them: start afresh
     now = timezone.now().replace(hour=4, minute=0)  # 12:00 in Shanghai: outside quiet hours
     campaign = Campaign.objects.create(code=f"bench-{int(time.time())}", name="Benchmark",
                                        status=Campaign.Status.ACTIVE, product_type="deposit", holdout_pct=10,
@@ -57,11 +73,38 @@ def main() -> None:
             subject_zh=f"[{arm}] {{{{ first_name }}}}您好",
             body_zh="您的余额{{ balance }}。{{ product_name }}年化{{ product_rate }}。")
     audience = Customer.objects.count()
-    started = time.perf_counter()
-    result = launch_campaign(campaign=campaign, now=now)
-    seconds = time.perf_counter() - started
-    print(f"launch: {result.audience:,} customers in {seconds:.1f} s = {result.audience / seconds:,.0f} messages/s "
-          f"({audience:,} in the bank) -> {result.by_status}")
+    queries = [0]
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    def one_at_a_time() -> dict[str, int]:
+        variants = campaign_variants(campaign)
+        event = Event(occurrence=SCHEDULED_OCCURRENCE, detail={"audience": "matched"})
+        ids = list(Customer.objects.order_by("id").values_list("id", flat=True))
+        counts: dict[str, int] = {}
+        for start in range(0, len(ids), BATCH):
+            with transaction.atomic():
+                for customer in Customer.objects.filter(id__in=ids[start:start + BATCH]).order_by("id"):
+                    message, _ = send_message(campaign=campaign, customer=customer, event=event,
+                                              rule={"audience": {}}, now=now, variants=variants)
+                    counts[message.status] = counts.get(message.status, 0) + 1
+        return counts
+
+    rates = {}
+    for name, run in (("one at a time", one_at_a_time),
+                      ("batched launch", lambda: launch_campaign(campaign=campaign, now=now).by_status)):
+        Message.objects.filter(campaign=campaign).delete()
+        queries[0] = 0
+        started = time.perf_counter()
+        with connection.execute_wrapper(count):
+            by_status = run()
+        seconds = time.perf_counter() - started
+        rates[name] = audience / seconds
+        print(f"{name}: {audience:,} customers in {seconds:.1f} s = {rates[name]:,.0f} messages/s, "
+              f"{queries[0] / audience:.2f} queries/message -> {dict(sorted(by_status.items()))}")
+    print(f"batched / one at a time: {rates['batched launch'] / rates['one at a time']:.1f}x")
     started = time.perf_counter()
     again = launch_campaign(campaign=campaign, now=now)
     seconds = time.perf_counter() - started

@@ -1,12 +1,14 @@
 """Sending messages, and what customers do with them.
 
-`send_message` is the one way a message comes to exist. Inside one transaction, with the customer's row locked
-(so two scans or a campaign and a trigger cannot both squeeze under the frequency cap, and consent is read as it is
-now), it: returns the existing row for a (campaign, customer, occurrence) already decided; checks marketing
-consent and the frequency cap; picks the product (the campaign's, or the customer's best suitable recommendation
-of a type, never one the suitability gate refuses); splits A/B/holdout by hash; renders the variant in the
-customer's language; and writes the row — delivered, scheduled for the end of quiet hours, held out or suppressed
-with a reason code — with `why` saying what matched. Email goes out only after the commit, and only for delivered
+`send_messages` is the one way messages come to exist (`send_message` is a batch of one; a campaign launch and a
+trigger scan send batches of BATCH customers). Inside one transaction, with the customers' rows locked (so two
+scans or a campaign and a trigger cannot both squeeze under the frequency cap, and consent is read as it is now),
+it reads the facts the rules need for the whole batch in a few queries and decides each message in Python
+(`sending`): the existing row for a (campaign, customer, occurrence) already decided; marketing consent and the
+frequency cap; the product (the campaign's, or the customer's best suitable recommendation of a type, never one the
+suitability gate refuses); the A/B/holdout split by hash; the variant rendered in the customer's language; and it
+writes the rows in one INSERT — delivered, scheduled for the end of quiet hours, held out or suppressed with a
+reason code — with `why` saying what matched. Email goes out only after the commit, and only for delivered
 messages; a scheduled one is emailed when `deliver_due_messages` delivers it, after checking consent again.
 """
 
@@ -15,10 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,28 +28,27 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from advisor.engagement import rendering
-from advisor.engagement.audience import audience_queryset, liquid_balance
-from advisor.engagement.experiment import assign_arm, bucket
+from advisor.engagement import sending
+from advisor.engagement.audience import audience_queryset
 from advisor.engagement.models import (
     Campaign,
     CampaignVariant,
     Message,
-    MessageArm,
     MessageEvent,
     MessageStatus,
 )
-from advisor.engagement.rules import SuppressionReason, decide
+from advisor.engagement.rules import SuppressionReason
+from advisor.engagement.sending import Event
 from customers.models import Customer, InteractionEvent
-from products.models import Product
 
 logger = logging.getLogger(__name__)
 
 SCHEDULED_OCCURRENCE = "campaign"
-# Customers per transaction in batch sends: one commit (one WAL flush) per batch instead of per message. Each
-# message still has its own savepoint and customer lock; a failure rolls back at most one batch, which the
-# idempotent re-run then sends.
-BATCH = 200
+# Customers per transaction in batch sends. The batch's facts are read in a dozen queries and its messages written
+# in one INSERT, so a bigger batch is cheaper per message; but its customers' rows stay locked until the commit (a
+# consent change waits for it, well under a second) and a failure rolls back a whole batch, which the idempotent
+# re-run then sends.
+BATCH = 500
 
 
 class CampaignNotReady(Exception):
@@ -67,24 +67,6 @@ def bank_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-@dataclass(frozen=True)
-class Event:
-    """What a trigger found (or, for a scheduled campaign, the audience rule that matched)."""
-
-    occurrence: str
-    detail: dict[str, Any]
-    amount: Decimal | None = None
-    maturity_date: date | None = None
-    salary_amount: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class ProductChoice:
-    product: Product | None
-    problem: str = ""  # a SuppressionReason when the campaign needs a product and none is suitable
-    source: str = ""
-
-
 def campaign_variants(campaign: Campaign) -> dict[str, CampaignVariant]:
     variants = {v.arm: v for v in campaign.variants.all()}
     if "a" not in variants:
@@ -94,163 +76,97 @@ def campaign_variants(campaign: Campaign) -> dict[str, CampaignVariant]:
     return variants
 
 
-def choose_product(*, campaign: Campaign, customer: Customer) -> ProductChoice:
-    """The campaign's product if the suitability gate allows it; for a product type, the customer's best-ranked
-    suitable recommendation of that type (latest set), else the suitable product of that type with the best
-    expected return; None (and a reason) when there is nothing suitable."""
-    from advisor.models import Recommendation, RecommendationSet
-    from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
-
-    if not campaign.offers_product:
-        return ProductChoice(None)
-    gate = SuitabilityGate(CustomerFacts.of(customer, today=timezone.localdate()), catalogue_rules())
-    if campaign.product_id is not None:
-        if gate.allows(campaign.product_id):
-            return ProductChoice(campaign.product, source="campaign")
-        return ProductChoice(None, SuppressionReason.NOT_SUITABLE)
-    # Ids first (cheap), then the one product chosen, without its embedding vectors.
-    latest = (RecommendationSet.objects.filter(customer=customer).order_by("-created_at", "-id")
-              .values_list("pk", "public_id").first())
-    if latest is not None:
-        for product_id, rank in (Recommendation.objects.filter(recommendation_set_id=latest[0],
-                                                               product__type=campaign.product_type)
-                                 .order_by("rank").values_list("product_id", "rank")):
-            if gate.allows(product_id):
-                return ProductChoice(_product(product_id), source=f"recommendation:{latest[1]}#{rank}")
-    catalogue = Product.objects.filter(type=campaign.product_type, is_active=True).order_by(
-        "-expected_return_max", "code").values_list("pk", flat=True)
-    for product_id in catalogue:
-        if gate.allows(product_id):
-            return ProductChoice(_product(product_id), source="catalogue")
-    return ProductChoice(None, SuppressionReason.NO_SUITABLE_PRODUCT)
-
-
-def _product(product_id: int) -> Product:
-    return Product.objects.defer("embedding", "embedding_ml", "search_document").get(pk=product_id)
-
-
-def _facts(customer: Customer, *, product: Product | None, event: Event, today: date) -> rendering.MessageFacts:
-    balance = Customer.objects.filter(pk=customer.pk).annotate(liquid=liquid_balance()).values_list(
-        "liquid", flat=True).get()
-    return rendering.MessageFacts(
-        full_name=customer.full_name, age=customer.age_on(today), balance=balance,
-        product_name_en=product.name_en if product else "", product_name_zh=product.name_zh if product else "",
-        rate_min=product.expected_return_min if product else None,
-        rate_max=product.expected_return_max if product else None,
-        amount=event.amount, maturity_date=event.maturity_date, salary_amount=event.salary_amount,
-    )
-
-
 def send_message(*, campaign: Campaign, customer: Customer, event: Event, rule: dict[str, Any],
                  now: datetime | None = None, variants: dict[str, CampaignVariant] | None = None
                  ) -> tuple[Message, bool]:
     """Decide and write the message of `campaign` to `customer` for `event`; returns (message, created).
 
-    Never raises for a customer who may not be messaged: that is a suppressed row with its reason. Raises
-    CampaignNotReady when the campaign itself cannot send (not active, missing variant). Batch callers pass the
-    campaign's `variants` (read once) and wrap many calls in one transaction (see `in_batches`)."""
+    A batch of one (`send_messages`): the same reads and the same rules as a campaign launch. Never raises for a
+    customer who may not be messaged: that is a suppressed row with its reason. Raises CampaignNotReady when the
+    campaign itself cannot send (not active, missing variant)."""
+    return send_messages(campaign=campaign, items=[(customer.pk, event)], rule=rule, now=now, variants=variants)[0]
+
+
+def send_messages(*, campaign: Campaign, items: Sequence[tuple[int, Event]], rule: dict[str, Any],
+                  now: datetime | None = None, variants: dict[str, CampaignVariant] | None = None
+                  ) -> list[tuple[Message, bool]]:
+    """Decide and write the messages of `campaign` for `items` = (customer id, event), in one transaction;
+    returns (message, created) for each item, in order: the row already decided for that (customer, occurrence),
+    else the new row — delivered, scheduled for the end of quiet hours, held out, or suppressed with its reason.
+
+    Raises CampaignNotReady when the campaign cannot send; Customer.DoesNotExist for an unknown customer."""
     now = now or timezone.now()
     if campaign.status != Campaign.Status.ACTIVE:
         raise CampaignNotReady("The campaign is not active.", code="campaign_not_active")
     variants = variants or campaign_variants(campaign)
-    tz = bank_tz()
+    ids = sorted({customer_id for customer_id, _ in items})
     try:
         with transaction.atomic():
-            # The lock serialises every send to this customer: the cap count and the consent read below are the
-            # truth at commit time, whatever else is sending concurrently.
-            locked = Customer.objects.select_for_update().get(pk=customer.pk)
-            existing = Message.objects.filter(campaign=campaign, customer=locked, occurrence=event.occurrence).first()
-            if existing is not None:
-                return existing, False
-            message = _decide_and_build(campaign=campaign, customer=locked, event=event, rule=rule, now=now, tz=tz,
-                                        variants=variants)
-            message.save()
-            if message.status == MessageStatus.DELIVERED:
-                _email_on_commit(message)
+            # The frequency cap is a read-then-write (count the customer's recent messages, then add one), so two
+            # sends at once — two campaign launches, a launch and a trigger scan — could each count 2 of 3 and both
+            # write. Every send therefore locks its customers' rows first, and holds the locks until it commits:
+            # whoever comes second waits, then (each statement reading afresh under READ COMMITTED) counts the
+            # first one's messages and sees consent as it is now. Rows are locked in ascending id order (the lock
+            # follows the ORDER BY), as `deliver_due_messages` locks them, so two batches cannot deadlock.
+            customers = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+            if len(customers) < len(ids):
+                raise Customer.DoesNotExist(f"No customer {sorted(set(ids) - set(customers))}.")
+            results = sending.decide_batch(campaign=campaign, items=items, customers=customers, rule=rule, now=now,
+                                           tz=bank_tz(), variants=variants)
+            new = [message for message, created in results if created]
+            Message.objects.bulk_create(new)
+            _email_on_commit([m for m in new if m.status == MessageStatus.DELIVERED])
     except IntegrityError:
-        # Only the unique (campaign, customer, occurrence) can fail here; the customer lock makes it unlikely,
-        # but a second database session without the lock (a hand-made row) would land here: answer with it.
-        existing = Message.objects.filter(campaign=campaign, customer=customer, occurrence=event.occurrence).first()
+        # Only the unique (campaign, customer, occurrence) can fail here; the customer locks make it unlikely, but
+        # a second database session without the lock (a hand-made row) would land here. A batch falls back to one
+        # customer at a time; a single send answers with the row that is there.
+        if len(items) > 1:
+            return [send_messages(campaign=campaign, items=[item], rule=rule, now=now, variants=variants)[0]
+                    for item in items]
+        customer_id, event = items[0]
+        existing = Message.objects.filter(campaign=campaign, customer_id=customer_id,
+                                          occurrence=event.occurrence).first()
         if existing is None:
             raise
-        return existing, False
-    return message, True
+        return [(existing, False)]
+    return results
 
 
-def _decide_and_build(*, campaign: Campaign, customer: Customer, event: Event, rule: dict[str, Any], now: datetime,
-                      tz: ZoneInfo, variants: dict[str, CampaignVariant]) -> Message:
-    marketing = campaign.is_marketing
-    cap, days = settings.MESSAGE_FREQUENCY_CAP, settings.MESSAGE_FREQUENCY_DAYS
-    recent = 0
-    if marketing:
-        recent = Message.objects.filter(
-            customer=customer, marketing=True, status__in=[MessageStatus.DELIVERED, MessageStatus.SCHEDULED],
-            deliver_at__gte=now - timedelta(days=days),
-        ).count()
-    arm = assign_arm(campaign_id=campaign.pk, customer_id=customer.pk, holdout_pct=campaign.holdout_pct,
-                     b_pct=campaign.variant_b_pct)
-    decision = decide(marketing=marketing, consented=customer.consent_marketing, recent_marketing=recent, cap=cap,
-                      arm=arm, now=now, quiet_start=settings.MESSAGE_QUIET_START,
-                      quiet_end=settings.MESSAGE_QUIET_END, tz=tz)
-    choice = ProductChoice(None)
-    if decision.status != "suppressed":
-        # Only for customers who may be contacted: the gate costs queries. The holdout gets the product it would
-        # have been offered, so its conversions are measured on the same product.
-        choice = choose_product(campaign=campaign, customer=customer)
-        if choice.problem:
-            decision = type(decision)("suppressed", choice.problem)
-    why = {
-        "campaign": campaign.code, "kind": campaign.kind, "purpose": campaign.purpose,
-        "trigger": campaign.trigger or None, "rule": rule, "event": event.detail,
-        "arm": arm, "bucket": bucket(campaign.pk, customer.pk),
-        "checks": {"consent_marketing": customer.consent_marketing, "marketing": marketing,
-                   "recent_marketing": recent, "cap": cap, "cap_days": days},
-        "product": ({"code": choice.product.code, "source": choice.source, "suitability": "passed"}
-                    if choice.product else None),
-    }
-    message = Message(
-        campaign=campaign, customer=customer, occurrence=event.occurrence, arm=arm, status=decision.status,
-        suppression_reason=decision.reason, why=why, marketing=marketing, language=customer.preferred_language,
-        product=choice.product, deliver_at=decision.deliver_at,
-        delivered_at=now if decision.status == MessageStatus.DELIVERED else None,
-    )
-    if decision.status in (MessageStatus.DELIVERED, MessageStatus.SCHEDULED, MessageStatus.HELD_OUT):
-        # The holdout's text is rendered too (never shown): staff can see what it would have received.
-        variant = variants["b" if arm == MessageArm.B else "a"]
-        values = rendering.values_for(_facts(customer, product=choice.product, event=event, today=now.astimezone(
-            tz).date()), customer.preferred_language)
-        zh = rendering.is_chinese(customer.preferred_language)
-        message.subject = rendering.render(variant.subject_zh if zh else variant.subject_en, values)
-        message.body = rendering.render(variant.body_zh if zh else variant.body_en, values)
-    return message
-
-
-def _email_on_commit(message: Message) -> None:
-    campaign = message.campaign
-    if campaign.send_email and message.customer.email:
-        message_id = message.pk
-        transaction.on_commit(lambda: email_message(message_id=message_id))
+def _email_on_commit(messages: Sequence[Message]) -> None:
+    """After the commit, email the delivered `messages` whose campaign emails and whose customer has an address."""
+    ids = [m.pk for m in messages if m.campaign.send_email and m.customer.email]
+    if ids:
+        transaction.on_commit(lambda: email_messages(message_ids=ids))
 
 
 def email_message(*, message_id: int) -> bool:
-    """Email a delivered message to the customer (once: emailed_at is claimed with a conditional UPDATE, so a
-    retry never sends twice). A failure to send is logged and releases the claim for the next delivery run."""
-    claimed = Message.objects.filter(pk=message_id, status=MessageStatus.DELIVERED, emailed_at__isnull=True).update(
-        emailed_at=timezone.now())
-    if not claimed:
-        return False
-    message = Message.objects.select_related("customer").get(pk=message_id)
-    if not message.customer.email:
-        Message.objects.filter(pk=message_id).update(emailed_at=None)
-        return False
-    mail = EmailMultiAlternatives(subject=message.subject, body=message.body, to=[message.customer.email])
-    try:
-        mail.send()
-    except Exception:  # noqa: BLE001 — any transport error: log, release the claim, keep the inbox copy
-        logger.exception("could not email message %s", message_id)
-        Message.objects.filter(pk=message_id).update(emailed_at=None)
-        return False
-    return True
+    """Email a delivered message to the customer; see `email_messages`."""
+    return email_messages(message_ids=[message_id]) == 1
+
+
+def email_messages(*, message_ids: Sequence[int]) -> int:
+    """Email delivered messages to their customers (each once: emailed_at is claimed under a row lock, the
+    condition re-read once the lock is ours, and committed before sending, so a retry never sends twice). A failure
+    to send is logged and releases that message's claim for the next delivery run. Returns how many were sent."""
+    with transaction.atomic():
+        claimed = list(Message.objects.select_for_update(of=("self",))
+                       .filter(pk__in=message_ids, status=MessageStatus.DELIVERED, emailed_at__isnull=True)
+                       .select_related("customer").order_by("pk"))
+        Message.objects.filter(pk__in=[m.pk for m in claimed]).update(emailed_at=timezone.now())
+    sent = 0
+    for message in claimed:
+        if not message.customer.email:
+            Message.objects.filter(pk=message.pk).update(emailed_at=None)
+            continue
+        mail = EmailMultiAlternatives(subject=message.subject, body=message.body, to=[message.customer.email])
+        try:
+            mail.send()
+        except Exception:  # noqa: BLE001 — any transport error: log, release the claim, keep the inbox copy
+            logger.exception("could not email message %s", message.pk)
+            Message.objects.filter(pk=message.pk).update(emailed_at=None)
+            continue
+        sent += 1
+    return sent
 
 
 @dataclass(frozen=True)
@@ -262,7 +178,8 @@ class LaunchResult:
 
 def launch_campaign(*, campaign: Campaign, now: datetime | None = None,
                     advance: Callable[[int], None] | None = None) -> LaunchResult:
-    """Send a scheduled campaign to its audience (in batches of BATCH customers per transaction). Safe to rerun:
+    """Send a scheduled campaign to its audience (in batches of BATCH customers, each read, decided and written in
+    one transaction: see `send_messages`). Safe to rerun:
     customers already decided keep their row and are skipped; a rerun reaches only those who joined since."""
     now = now or timezone.now()
     if campaign.kind != Campaign.Kind.SCHEDULED:
@@ -283,12 +200,11 @@ def launch_campaign(*, campaign: Campaign, now: datetime | None = None,
     if advance is not None and len(todo) < len(audience):
         advance(len(audience) - len(todo))
     for start in range(0, len(todo), BATCH):
-        with transaction.atomic():
-            for customer in Customer.objects.filter(id__in=todo[start:start + BATCH]).order_by("id"):
-                message, was_created = send_message(campaign=campaign, customer=customer, event=event, rule=rule,
-                                                    now=now, variants=variants)
-                created += was_created
-                counts[message.status] = counts.get(message.status, 0) + 1
+        chunk = todo[start:start + BATCH]
+        for message, was_created in send_messages(campaign=campaign, items=[(pk, event) for pk in chunk],
+                                                  rule=rule, now=now, variants=variants):
+            created += was_created
+            counts[message.status] = counts.get(message.status, 0) + 1
         if advance is not None:
             advance(len(todo[start:start + BATCH]))
     if decided:
@@ -342,7 +258,7 @@ def _deliver_one(message_id: int, *, now: datetime, counts: dict[str, int]) -> N
         message.status, message.delivered_at = MessageStatus.DELIVERED, now
         message.save(update_fields=["status", "delivered_at"])
         message.customer = customer
-        _email_on_commit(message)
+        _email_on_commit([message])
         counts["delivered"] += 1
 
 

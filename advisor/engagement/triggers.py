@@ -1,4 +1,4 @@
-"""Life-event and calendar triggers: find who the event happened to, and hand each to `send_message`.
+"""Life-event and calendar triggers: find who the event happened to, and hand them to `send_messages` in batches.
 
 Every event has an occurrence key (birthday:2026, salary:<transaction id>, maturity:<holding id>:<date>,
 idle:<year-month>), and Message is unique per (campaign, customer, occurrence): however often the scan runs,
@@ -13,14 +13,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.db.models import DecimalField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from advisor.engagement.audience import audience_queryset, liquid_balance
 from advisor.engagement.models import Campaign, TriggerCursor, TriggerKind
-from advisor.engagement.services import BATCH, CampaignNotReady, Event, bank_tz, campaign_variants, send_message
+from advisor.engagement.services import BATCH, CampaignNotReady, Event, bank_tz, campaign_variants, send_messages
 from customers.models import AccountType, Customer, Holding, SpendingCategory, Transaction
 from products.models import ProductType
 
@@ -137,15 +136,14 @@ def scan_trigger(*, campaign: Campaign, now: datetime | None = None) -> dict[str
     batch: list[tuple[Customer, Event]] = []
 
     def flush() -> None:
-        # One transaction per batch (one commit instead of one per message); customers locked in id order.
-        with transaction.atomic():
-            for customer, event in sorted(batch, key=lambda pair: pair[0].pk):
-                message, created = send_message(campaign=campaign, customer=customer, event=event, rule=rule,
-                                                now=now, variants=variants)
-                counts["events"] += 1
-                counts["new"] += created
-                if created:
-                    counts[message.status] = counts.get(message.status, 0) + 1
+        # One transaction per batch: its customers' facts read together, its messages written in one INSERT.
+        items = [(customer.pk, event) for customer, event in sorted(batch, key=lambda pair: pair[0].pk)]
+        for message, created in send_messages(campaign=campaign, items=items, rule=rule, now=now,
+                                              variants=variants):
+            counts["events"] += 1
+            counts["new"] += created
+            if created:
+                counts[message.status] = counts.get(message.status, 0) + 1
         batch.clear()
 
     for pair in events_for(campaign, now=now):

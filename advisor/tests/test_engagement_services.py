@@ -151,8 +151,8 @@ def test_the_holdout_never_receives_the_message(django_capture_on_commit_callbac
 
 
 def test_an_unsuitable_product_is_never_offered_and_a_type_offer_uses_a_suitable_one():
-    risky = ProductFactory(type=ProductType.FUND, risk_level=5, min_amount=Decimal("0"))
-    safe = ProductFactory(type=ProductType.FUND, risk_level=2, min_amount=Decimal("0"),
+    risky = ProductFactory(type=ProductType.FUND, residency=["CN"], risk_level=5, min_amount=Decimal("0"))
+    safe = ProductFactory(type=ProductType.FUND, residency=["CN"], risk_level=2, min_amount=Decimal("0"),
                           expected_return_max=Decimal("3.000"), expected_return_min=Decimal("2.000"))
     person = customer(risk_tolerance=2)
     refused, _ = send(make_campaign("risky", product=risky), person)
@@ -300,3 +300,86 @@ def test_the_demo_campaigns_install_validly_send_once_and_rerun_idempotently():
     count = Message.objects.count()
     again = run_demo_campaigns(now=NOON)
     assert Message.objects.count() == count and again["birthday"] == {"events": 1, "new": 0}
+
+
+# --- Batches -------------------------------------------------------------------------------------------------
+
+
+def mixed_audience():
+    """Customers who between them meet every rule: no consent, at or near the cap, unsuitable or suitable
+    products, recommendation sets (the latest one counts), no money, both languages."""
+    from advisor.models import Recommendation, RecommendationSet
+    from bank.models import ModelVersion
+
+    risky = ProductFactory(type=ProductType.FUND, residency=["CN"], risk_level=5, min_amount=Decimal("0"),
+                           expected_return_max=Decimal("9.000"))
+    safe = ProductFactory(type=ProductType.FUND, residency=["CN"], risk_level=2, min_amount=Decimal("0"),
+                          expected_return_max=Decimal("3.000"), expected_return_min=Decimal("2.000"))
+    humble = ProductFactory(type=ProductType.FUND, residency=["CN"], risk_level=1, min_amount=Decimal("0"),
+                            expected_return_max=Decimal("2.000"), expected_return_min=Decimal("1.000"))
+    dear = ProductFactory(type=ProductType.FUND, residency=["CN"], risk_level=1, min_amount=Decimal("50000"),
+                          expected_return_max=Decimal("4.000"))
+    version = ModelVersion.objects.create(name="recommender", version=1)
+    earlier = [make_campaign(f"earlier-{i}") for i in range(2)]
+    people = []
+    for i in range(24):
+        person = customer(consent_marketing=i % 5 != 0, risk_tolerance=1 + i % 5, full_name=f"王小{i}" if i % 2 else
+                          f"Ann {i}", preferred_language="zh-hans" if i % 2 else "en")
+        if i % 7 == 3:
+            person.accounts.update(balance=Decimal("80000"))
+        for campaign in earlier[:i % 3]:  # 0, 1 or 2 recent marketing messages
+            send(campaign, person, now=NOON - timedelta(days=1))
+        if i % 4 == 1:
+            for ranked in ([humble], [risky, dear, safe]):  # the second set is the latest
+                rec_set = RecommendationSet.objects.create(customer=person, model_version=version, channel="batch")
+                for rank, product in enumerate(ranked, start=1):
+                    Recommendation.objects.create(recommendation_set=rec_set, customer=person, product=product,
+                                                  model_version=version, rank=rank, score=1.0, driver="test")
+        people.append(person)
+    # No account, and resident where no fund is sold: nothing suitable.
+    people.append(CustomerFactory(email="", preferred_language="en", consent_marketing=True, residency="US"))
+    return people, risky
+
+
+def outcome(message: Message, created: bool) -> tuple:
+    return (message.customer_id, message.occurrence, created, message.status, message.suppression_reason,
+            message.arm, message.product_id, message.language, message.subject, message.body, message.deliver_at,
+            message.delivered_at, message.why)
+
+
+@pytest.mark.parametrize(("offer", "now"), [("type", NOON), ("product", NIGHT), ("service", NOON)])
+def test_a_batch_decides_exactly_what_one_at_a_time_sends_decide(settings, offer, now, django_assert_max_num_queries):
+    settings.MESSAGE_FREQUENCY_CAP = 2
+    people, risky = mixed_audience()
+    fields = {"type": {"product_type": ProductType.FUND}, "product": {"product": risky},
+              "service": {"purpose": Campaign.Purpose.SERVICE}}[offer]
+    campaign = make_campaign("mixed", variants=2, holdout_pct=30, variant_b_pct=50, **fields)
+    first, second = services.Event(occurrence="x:1", detail={"n": 1}), services.Event(occurrence="x:2", detail={})
+    send(campaign, people[6], occurrence="x:1", now=now - timedelta(hours=1))  # already decided: kept as it is
+    # Everyone once; some twice (the second message meets the cap the first one filled); one item repeated.
+    items = sorted([(p.pk, first) for p in people] + [(p.pk, second) for p in people[::3]] + [(people[9].pk, first)],
+                   key=lambda item: item[0])
+    rule = {"test": "batch"}
+    by_id = {p.pk: p for p in people}
+
+    one_by_one = [services.send_message(campaign=campaign, customer=by_id[pk], event=event, rule=rule, now=now)
+                  for pk, event in items]
+    expected = [outcome(m, created) for m, created in one_by_one]
+    Message.objects.filter(pk__in=[m.pk for m, created in one_by_one if created]).delete()
+    with django_assert_max_num_queries(16):
+        batch = services.send_messages(campaign=campaign, items=items, rule=rule, now=now)
+    assert [outcome(m, created) for m, created in batch] == expected
+    stored = {(m.customer_id, m.occurrence): m for m in Message.objects.filter(campaign=campaign)}
+    assert [outcome(stored[(m.customer_id, m.occurrence)], created) for m, created in batch] == expected
+
+    outcomes = {(status, reason) for _, _, _, status, reason, *_ in expected}
+    assert ("held_out", "") in outcomes and any(created is False for _, _, created, *_ in expected)
+    if offer == "service":
+        assert outcomes == {("delivered", ""), ("held_out", "")}
+    else:
+        assert {("suppressed", "no_marketing_consent"), ("suppressed", "frequency_cap")} <= outcomes
+        assert (("scheduled", "") if now == NIGHT else ("delivered", "")) in outcomes
+        assert ("suppressed", "no_suitable_product" if offer == "type" else "not_suitable") in outcomes
+    if offer == "type":
+        sources = {why["product"]["source"].partition(":")[0] for *_, why in expected if why["product"]}
+        assert sources == {"recommendation", "catalogue"}
