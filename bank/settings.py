@@ -231,6 +231,9 @@ GOAL_PLAN_SEED = env_int("GOAL_PLAN_SEED", 20261201)
 # Decisions run on a worker after the submission commits (reading the reason with the language model takes
 # seconds on a CPU); with APPLICATION_DECIDE_SYNC they run in the request instead (tests, one-box demos).
 APPLICATION_DECIDE_SYNC = env_bool("APPLICATION_DECIDE_SYNC", False)
+# The reason for applying is read by the sentence-embedding models (milliseconds) when no language model is
+# configured; off, the rule-based reader and keywords read it alone.
+APPLICATION_NEEDS_EMBEDDINGS = env_bool("APPLICATION_NEEDS_EMBEDDINGS", True)
 APPLICATION_MAX_DECISION_ATTEMPTS = env_int("APPLICATION_MAX_DECISION_ATTEMPTS", 3)
 # Hours staff have to decide a referred application, by product type (the rest: the default).
 APPLICATION_SLA_HOURS = {"credit_card": 24, "loan": 48, "insurance": 72, "default": 48}

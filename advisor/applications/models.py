@@ -56,6 +56,7 @@ class ApplicationSource(models.TextChoices):
 class NeedsSource(models.TextChoices):
     NONE = "", _("No reason given")
     LLM = "llm", _("Language model, cross-checked")
+    EMBEDDINGS = "embeddings", _("Sentence embeddings, cross-checked")
     RULES = "rules", _("Rule-based reader")
 
 
@@ -77,7 +78,7 @@ class Application(models.Model):
     # What we understood from reason_text: need labels from the closed vocabulary (advisor.applications.reading),
     # which reader produced them, and for each label the evidence (phrase, whether each reader agreed).
     needs = models.JSONField(default=list, blank=True)
-    needs_source = models.CharField(max_length=5, choices=NeedsSource.choices, blank=True, default=NeedsSource.NONE)
+    needs_source = models.CharField(max_length=10, choices=NeedsSource.choices, blank=True, default=NeedsSource.NONE)
     needs_detail = models.JSONField(default=dict, blank=True)
     # The decision: every check as {check, status, code, en, zh, facts}, the outcome's reason codes.
     checks = models.JSONField(default=list, blank=True)

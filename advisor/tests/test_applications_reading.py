@@ -1,13 +1,14 @@
 """Reading the customer's reason into needs: the model's JSON is accepted only for known labels the customer's
-words support; junk, a dead endpoint or no model fall back to the rule-based reading, and the source says so. Also
-the needs-fit rules, pure."""
+words support; junk, a dead endpoint or no model fall back to the sentence-embedding reader (the real MiniLM and
+e5 here) or, without it, the rule-based reading, and the source says so; a clause that denies a need never yields
+it. Also the needs-fit rules, pure."""
 
 from decimal import Decimal
 
 import pytest
 
 from advisor.applications import checks
-from advisor.applications.reading import parse_model_answer, read_needs
+from advisor.applications.reading import keyword_labels, parse_model_answer, read_needs, rule_labels, split_clauses
 from bank.llm import LLMError
 
 REASON = "I travel a lot and want no foreign-exchange fees"
@@ -56,19 +57,41 @@ def test_invented_and_unsupported_labels_are_refused():
 
 
 def test_keyword_only_needs_count_only_when_the_model_confirms_them():
-    text = "I don't care about low fees, I want points"
+    text = "I want points and no annual fee"
     confirmed = read_needs(text=text, model=FakeModel('{"needs": ["rewards"]}'))
-    without_model = read_needs(text=text, model=None)
+    without_model = read_needs(text=text, model=None, embeddings=False)
 
     assert confirmed.labels == ["rewards"]
-    # Without a model the keyword hits stand on their own (the regex cannot read the negation).
+    # Without a model the keyword hits stand on their own ("no annual fee" is a keyword, not a rule).
     assert without_model.labels == ["rewards", "low_fees"] and without_model.source == "rules"
 
+
+def test_a_clause_that_denies_a_need_yields_nothing_whichever_reader_reads():
+    text = "I don't care about low fees, I want points"
+    confirmed = read_needs(text=text, model=FakeModel('{"needs": ["rewards", "low_fees"]}'))
+    without_model = read_needs(text=text, model=None, embeddings=False)
+
+    assert confirmed.labels == ["rewards"]
+    assert confirmed.detail["_rejected"] == {"low_fees": "not found in the customer's words"}
+    assert (without_model.labels, without_model.detail["_negated"]) == (["rewards"], ["I don't care about low fees"])
+
+
+def test_clauses_split_at_punctuation_and_turns_and_keep_their_negation_across_and():
+    clauses = split_clauses("I never travel and need no lounges, but I want cash back。不在乎手续费")
+
+    assert [(c.text, c.pieces, c.negated) for c in clauses] == [
+        ("I never travel and need no lounges", ["I never travel and need no lounges", "I never travel",
+                                                "need no lounges"], True),
+        ("I want cash back", ["I want cash back"], False),
+        ("不在乎手续费", ["不在乎手续费"], True),
+    ]
+    # Needs stated with a negative word are not denials.
+    assert not any(c.negated for c in split_clauses("I don't want to lose money; no fees; 不想亏; 不要手续费"))
 
 @pytest.mark.parametrize("answer", ["travel, no fx fees", '{"needs": "travel"}', '{"labels": ["travel"]}',
                                     "{not json}", ""])
 def test_junk_falls_back_to_the_rules_and_says_why(answer):
-    reading = read_needs(text=REASON, model=FakeModel(answer))
+    reading = read_needs(text=REASON, model=FakeModel(answer), embeddings=False)
 
     assert reading.source == "rules"
     assert reading.labels == ["no_fx_fees", "travel"]
@@ -76,19 +99,82 @@ def test_junk_falls_back_to_the_rules_and_says_why(answer):
 
 
 def test_an_unreachable_model_falls_back_to_the_rules():
-    reading = read_needs(text="我经常出国旅行，希望免外汇手续费", model=FakeModel(None))
+    reading = read_needs(text="我经常出国旅行，希望免外汇手续费", model=FakeModel(None), embeddings=False)
 
     assert (reading.source, reading.labels) == ("rules", ["no_fx_fees", "travel"])
     assert reading.detail["_error"] == "connection refused"
 
 
 @pytest.mark.django_db
-def test_the_none_backend_reads_with_the_rules(settings):
+def test_the_none_backend_reads_with_the_rules_when_embeddings_are_off(settings):
     settings.CHAT_LLM_BACKEND = "none"
+    settings.APPLICATION_NEEDS_EMBEDDINGS = False
 
     reading = read_needs(text="something safe I can withdraw any time")
 
     assert (reading.source, reading.labels) == ("rules", ["low_risk", "liquidity"])
+
+
+# --- the sentence-embedding reader (real models) --------------------------------------------------------------
+
+@pytest.mark.model
+@pytest.mark.django_db
+@pytest.mark.parametrize(("text", "label"), [
+    ("My job takes me to other countries every few weeks", "travel"),
+    ("I'd like some money back every time I shop", "cashback"),
+    ("I want my savings to grow much faster", "high_yield"),
+    ("Nothing volatile please, I sleep badly when markets fall", "low_risk"),
+])
+def test_embeddings_read_paraphrases_the_keywords_miss(settings, text, label):
+    settings.CHAT_LLM_BACKEND = "none"
+
+    reading = read_needs(text=text)
+
+    assert keyword_labels(text) == {} and rule_labels(text) == {}
+    assert (reading.source, reading.labels) == ("embeddings", [label])
+    entry = reading.detail[label]
+    assert (entry["rules"], entry["keywords"], entry["llm"]) == (False, False, False)
+    assert entry["similarity"] >= 0.48  # the English encoder's `accept` bar
+    assert reading.detail["_model"] == "embedding.text v1"
+
+
+@pytest.mark.model
+@pytest.mark.django_db
+def test_embeddings_confirm_the_customers_words_and_drop_a_denied_need():
+    reading = read_needs(text="I never travel, I just want cash back", model=None)
+
+    assert (reading.source, reading.labels) == ("embeddings", ["cashback"])
+    assert reading.detail["_negated"] == ["I never travel"]
+    assert reading.detail["cashback"]["phrase"] == "cash back" and reading.detail["cashback"]["keywords"] is True
+
+
+@pytest.mark.model
+@pytest.mark.django_db
+def test_embeddings_read_chinese_with_the_multilingual_encoder():
+    paraphrase = read_needs(text="我一年有一半时间在国外", model=None)
+    denied = read_needs(text="不在乎手续费，只想要积分", model=None)
+
+    assert (paraphrase.source, paraphrase.labels) == ("embeddings", ["travel"])
+    assert paraphrase.detail["_model"] == "embedding.multilingual v1"
+    assert (denied.labels, denied.detail["_negated"]) == (["rewards"], ["不在乎手续费"])
+
+
+@pytest.mark.model
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", ["My friend recommended this card", "The weather is lovely today", "看起来还不错"])
+def test_embeddings_give_an_unrelated_sentence_no_need(text):
+    reading = read_needs(text=text, model=None)
+
+    assert (reading.source, reading.labels) == ("embeddings", [])
+
+
+@pytest.mark.model
+@pytest.mark.django_db
+def test_a_junk_model_answer_falls_back_to_the_embeddings():
+    reading = read_needs(text=REASON, model=FakeModel("{not json}"))
+
+    assert (reading.source, reading.labels) == ("embeddings", ["no_fx_fees", "travel"])
+    assert reading.detail["_error"].startswith("no JSON needs list in")
 
 
 def test_no_reason_means_no_reading():

@@ -63,7 +63,7 @@ def test_a_card_for_a_good_customer_is_approved_with_the_limit_decided_and_every
                                         "below our automatic-approval level of 6.0 %.")
     # 5,000 a month on a fully drawn 50,000 limit at the 10 % minimum, 20,000 income.
     assert by_check["affordability"]["facts"]["dsr_pct"] == "25"
-    assert app.needs == ["no_fx_fees", "travel"] and app.needs_source == "rules"
+    assert app.needs == ["no_fx_fees", "travel"] and app.needs_source == "embeddings"
     # The customer's stated need is not met by this card: a note naming why, not a refusal.
     unmet = [c for c in app.checks if c["code"] == "need_unmet_no_fx_fees"][0]
     assert unmet["status"] == "note"
