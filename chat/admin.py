@@ -65,7 +65,7 @@ class HandoffAdmin(admin.ModelAdmin):
 
     form = HandoffForm
     list_display = ["created_at", "customer", "reason", "intent", "status", "assigned_to", "waiting"]
-    list_filter = ["status", "reason"]
+    list_filter = ["status", "reason", "customer__segment"]
     search_fields = ["customer__external_ref", "summary", "intent"]
     list_select_related = ["customer", "assigned_to"]
     readonly_fields = ["customer", "reason", "intent", "slots", "status", "assigned_to", "created_at", "resolved_at",
@@ -123,7 +123,7 @@ class MessageInline(ReadOnly, admin.TabularInline):
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["updated_at", "customer", "channel", "language", "status", "messages_count"]
-    list_filter = ["status", "language", "channel"]
+    list_filter = ["status", "language", "channel", "customer__segment"]
     search_fields = ["customer__external_ref", "messages__text"]
     date_hierarchy = "updated_at"
     list_select_related = ["customer"]

@@ -171,7 +171,7 @@ class AccountAdmin(BookScopedAdmin):
     list_display = [
         "number", "customer", "type", "currency", "balance", "credit_limit", "status", "opened_on",
     ]
-    list_filter = ["type", "status", "currency"]
+    list_filter = ["type", "status", "currency", "customer__segment"]
     search_fields = ["=number", "=customer__external_ref"]
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
@@ -197,7 +197,7 @@ class TransactionAdmin(BookScopedAdmin):
 @admin.register(Holding)
 class HoldingAdmin(BookScopedAdmin):
     list_display = ["customer", "product", "amount", "opened_on", "maturity_date", "status"]
-    list_filter = ["status", "product__type"]
+    list_filter = ["status", "product__type", "customer__segment"]
     search_fields = ["=customer__external_ref", "product__code"]
     list_select_related = ["customer", "product"]
     raw_id_fields = ["customer", "account"]
@@ -208,7 +208,7 @@ class HoldingAdmin(BookScopedAdmin):
 @admin.register(ProductInteraction)
 class ProductInteractionAdmin(BookScopedAdmin):
     list_display = ["timestamp", "customer", "product", "event", "channel", "model_version"]
-    list_filter = ["event", "channel"]
+    list_filter = ["event", "channel", "customer__segment"]
     search_fields = ["=customer__external_ref", "product__code"]
     list_select_related = ["customer", "product", "model_version"]
     date_hierarchy = "timestamp"

@@ -75,7 +75,7 @@ class EventInline(admin.TabularInline):
 class ApplicationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "customer", "product", "state", "sla_timer", "requested_amount", "approved_amount",
                     "reasons_short"]
-    list_filter = [StateFilter, "product__type", "source", "needs_source"]
+    list_filter = [StateFilter, "product__type", "source", "needs_source", "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name", "product__code", "public_id"]
     list_select_related = ["customer", "product"]
     inlines = [EventInline]

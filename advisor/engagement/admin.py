@@ -164,7 +164,7 @@ class MessageEventInline(admin.TabularInline):
 class MessageAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "campaign", "customer", "arm", "status", "suppression_reason", "deliver_at",
                     "opened_at", "clicked_at"]
-    list_filter = ["status", "suppression_reason", "arm", "marketing", "campaign"]
+    list_filter = ["status", "suppression_reason", "arm", "marketing", "campaign", "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name", "campaign__code"]
     list_select_related = ["campaign", "customer"]
     date_hierarchy = "created_at"

@@ -111,7 +111,7 @@ class CapitalMarketAssumptionsAdmin(admin.ModelAdmin):
 class RiskAssessmentAdmin(_ReadOnly):
     list_display = ["assessed_at", "customer", "level", "capacity_level", "willingness_level", "flag_codes",
                     "reassess_by", "channel"]
-    list_filter = ["level", "channel"]
+    list_filter = ["level", "channel", "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name"]
     list_select_related = ["customer"]
     date_hierarchy = "assessed_at"
@@ -129,7 +129,7 @@ class RiskAssessmentAdmin(_ReadOnly):
 class InvestmentAdviceAdmin(_ReadOnly):
     list_display = ["created_at", "customer", "kind", "method", "amount", "expected_return_pct", "volatility_pct",
                     "channel"]
-    list_filter = ["kind", "method", "channel", "assumptions"]
+    list_filter = ["kind", "method", "channel", "assumptions", "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name"]
     list_select_related = ["customer"]
     date_hierarchy = "created_at"
@@ -179,7 +179,7 @@ class GoalPlanAdmin(_ReadOnly):
 @admin.register(PortfolioAlert)
 class PortfolioAlertAdmin(admin.ModelAdmin):
     list_display = ["opened_at", "customer", "kind", "severity", "message_en", "updated_at", "resolved_at"]
-    list_filter = ["kind", "severity", ("resolved_at", admin.EmptyFieldListFilter)]
+    list_filter = ["kind", "severity", ("resolved_at", admin.EmptyFieldListFilter), "customer__segment"]
     search_fields = ["customer__external_ref", "customer__full_name"]
     list_select_related = ["customer"]
     readonly_fields = ["customer", "kind", "severity", "message_en", "message_zh", "metrics", "opened_at",
