@@ -4,7 +4,7 @@ products. Idempotent: campaigns are found by code, and sending again adds nothin
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -82,12 +82,33 @@ def install_demo_campaigns() -> list[Campaign]:
     return campaigns
 
 
+def last_sending_time(now: datetime) -> datetime:
+    """`now`, or when it falls in quiet hours the last minute before they began.
+
+    The demo bank's history ends now; a demo set up at night would otherwise leave every message waiting for the
+    morning and the inbox empty, so the demo's campaigns are run as of the evening before instead.
+    """
+    from django.conf import settings
+
+    from advisor.engagement.rules import in_quiet_hours
+    from advisor.engagement.services import bank_tz
+
+    start, end, tz = settings.MESSAGE_QUIET_START, settings.MESSAGE_QUIET_END, bank_tz()
+    if not in_quiet_hours(now, start=start, end=end, tz=tz):
+        return now
+    local = now.astimezone(tz)
+    evening = local.replace(hour=start, minute=0, second=0, microsecond=0) - timedelta(minutes=1)
+    if evening > local:  # after midnight: quiet hours began the evening before
+        evening -= timedelta(days=1)
+    return evening
+
+
 def run_demo_campaigns(*, now: datetime | None = None) -> dict[str, Any]:
     """Install the campaigns, send the scheduled one, scan the triggers once, deliver what is due."""
     from advisor.engagement.services import deliver_due_messages, launch_campaign
     from advisor.engagement.triggers import scan_triggers
 
-    now = now or timezone.now()
+    now = now or last_sending_time(timezone.now())
     results: dict[str, Any] = {}
     for campaign in install_demo_campaigns():
         if campaign.kind == Campaign.Kind.SCHEDULED:

@@ -135,3 +135,16 @@ def test_audience_specs_are_validated_and_ages_become_birth_dates():
     assert len(bad.value.messages) == 5
     assert birth_date_bounds(age_min=30, age_max=40, today=date(2026, 12, 3)) == (date(1985, 12, 4),
                                                                                  date(1996, 12, 3))
+
+
+@pytest.mark.parametrize(("local", "expected"), [
+    (datetime(2026, 12, 2, 3, 51), datetime(2026, 12, 1, 20, 59)),  # after midnight: the evening before
+    (datetime(2026, 12, 1, 22, 30), datetime(2026, 12, 1, 20, 59)),  # late evening: this evening
+    (datetime(2026, 12, 1, 10, 15), datetime(2026, 12, 1, 10, 15)),  # daytime: now
+])
+def test_the_demo_sends_as_of_the_last_minute_outside_quiet_hours(settings, local, expected):
+    from advisor.engagement.demo import last_sending_time
+
+    settings.MESSAGE_QUIET_START, settings.MESSAGE_QUIET_END = 21, 8
+    tz = ZoneInfo(settings.TIME_ZONE)
+    assert last_sending_time(local.replace(tzinfo=tz)) == expected.replace(tzinfo=tz)
