@@ -16,4 +16,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.dashboard, name="dashboard"),
     path("transactions/", views.transactions, name="transactions"),
+    path("consents/", views.change_consent, name="change_consent"),
 ]

@@ -10,17 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from customers.models import Account, Customer, RiskTolerance, SpendingCategory
 from customers.selectors import accounts_of, customer_for_user, holdings_of, latest_profile, transactions_of
+from customers.services import CONSENTS, set_consent
 
 RECENT_TRANSACTIONS = 10
 TRANSACTIONS_PER_PAGE = 25
@@ -117,3 +120,21 @@ def transactions(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {"customer": customer, "form": form, "page": page, "filter_query": query.urlencode()}
     return render(request, "portal/transactions.html", context)
+
+
+@login_required
+@require_POST
+def change_consent(request: HttpRequest) -> HttpResponse:
+    """Give or withdraw a consent from the portal (the dashboard and every offer's footer link here)."""
+    customer = _customer_or_redirect(request)
+    if isinstance(customer, HttpResponse):
+        return customer
+    consent, value = request.POST.get("consent", ""), request.POST.get("granted", "")
+    if consent not in CONSENTS or value not in ("yes", "no"):
+        return HttpResponse(_("Unknown consent."), status=400)
+    changed = set_consent(customer=customer, consent=consent, granted=value == "yes", actor=request.user,
+                          channel="portal")
+    if changed:
+        messages.success(request, _("Your choice is saved.") if value == "yes" else
+                         _("Done: we will not use this any more. You can change your mind at any time."))
+    return redirect(f"{reverse('portal:dashboard')}#consents")
