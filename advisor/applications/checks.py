@@ -195,14 +195,29 @@ def check_credit(credit: CreditFacts | None) -> CheckResult:
         f"您的预估违约概率为{pct(c.pd)}（信用评分{c.points}分），低于自动审批线{pct(c.approve_below)}。", facts)
 
 
-def card_limit(*, annual_income: Decimal, credit: CreditFacts | None, student: bool) -> Decimal:
+def card_limit(*, annual_income: Decimal, credit: CreditFacts | None, student: bool,
+               affordable: Decimal | None = None) -> Decimal:
     """The limit the bank offers on a new card: a share of declared income by credit band (a customer in the
-    review band gets half the share), rounded down to 1,000 and kept within the card bounds."""
+    review band gets half the share), no more than `affordable` (the limit whose minimum repayment the customer's
+    budget carries: see `affordable_card_limit`), rounded down to 1,000 and kept within the card bounds. Sizing by
+    affordability means the bank never offers a limit its own affordability check would then refer."""
     share = LIMIT_INCOME_SHARE_APPROVE if credit is not None and credit.pd < credit.approve_below \
         else LIMIT_INCOME_SHARE_REVIEW
-    limit = (annual_income * share / 1000).quantize(Decimal("1"), rounding=ROUND_DOWN) * 1000
+    limit = annual_income * share
+    if affordable is not None:
+        limit = min(limit, affordable)
+    limit = (limit / 1000).quantize(Decimal("1"), rounding=ROUND_DOWN) * 1000
     limit = min(max(limit, MIN_CARD_LIMIT), MAX_CARD_LIMIT)
     return min(limit, STUDENT_CARD_LIMIT) if student else limit
+
+
+def affordable_card_limit(*, monthly_income: Decimal, monthly_spend: Decimal, existing_payments: Decimal,
+                          refer_pct: int, min_payment_pct: int) -> Decimal:
+    """The largest limit whose minimum monthly repayment keeps repayments within the `refer_pct` guideline and,
+    with the customer's usual spending, within their income (0 when nothing is left)."""
+    room = min(monthly_income * refer_pct / 100 - existing_payments,
+               monthly_income - monthly_spend - existing_payments)
+    return max(Decimal("0"), room * 100 / min_payment_pct)
 
 
 def check_limit(*, offered: Decimal, requested: Decimal | None, annual_income: Decimal,
@@ -211,6 +226,14 @@ def check_limit(*, offered: Decimal, requested: Decimal | None, annual_income: D
         else LIMIT_INCOME_SHARE_REVIEW
     facts = {"offered": str(offered), "requested": str(requested) if requested else None,
              "income_share": str(share)}
+    if requested is not None and requested > offered and offered < (annual_income * share).quantize(Decimal("1")) \
+            and offered > MIN_CARD_LIMIT:
+        return CheckResult(
+            "limit", NOTE, "limit_reduced_affordability",
+            f"We can offer a limit of {money_en(offered)} rather than the {money_en(requested)} you asked for: its "
+            "minimum monthly repayment is what your income and usual spending leave room for.",
+            f"我们可提供{money_zh(offered)}的额度（您申请{money_zh(requested)}）：这一额度的最低月还款额与您的收入和日常支出相符。",
+            facts)
     if requested is not None and requested > offered:
         return CheckResult(
             "limit", NOTE, "limit_reduced",
@@ -389,7 +412,8 @@ def check_needs_fit(*, labels: list[str], product: ProductFacts, alternatives: d
                                            f"At {figure} % a year it is among the best of its kind for {need_en}.",
                                            f"年化{figure}%，在同类产品中符合您“{need_zh}”的需求。", facts))
             else:
-                assert alt is not None and alt.figure is not None
+                if alt is None or alt.figure is None:  # not an assert: it would vanish under python -O
+                    raise ValueError("needs_fit: an unmet need without a better alternative to name")
                 results.append(CheckResult(
                     "needs_fit", NOTE, f"need_unmet_{label}",
                     f"You asked for {need_en}: this product is {figure} % a year, while {alt.name_en} is "

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from advisor.applications import services
 from advisor.applications.models import Application, ApplicationSource, ApplicationState
+from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
 from customers.models import Customer
 from products.models import Product, ProductType
 
@@ -35,8 +36,15 @@ def run_demo_applications(*, showcase_username: str = "", customers: int = 48) -
     if showcase is not None:
         people = [showcase, *[c for c in people if c.pk != showcase.pk]]
     made: list[Application] = []
+    rules = catalogue_rules()
     for i, customer in enumerate(people):
-        code, amount, reason = REASONS[i % len(REASONS)]
+        # Most customers apply for something they were shown, so it suits them (the first fitting product of the
+        # list); every fourth picks regardless, as people do from the catalogue, so the demo has suitability
+        # declines too. Credit, affordability and identity decide the rest.
+        gate = SuitabilityGate(CustomerFacts.of(customer), rules)
+        choices = [REASONS[(i + k) % len(REASONS)] for k in range(len(REASONS))]
+        fitting = [c for c in choices if c[0] in products and gate.allows(products[c[0]].pk)]
+        code, amount, reason = fitting[0] if fitting and i % 4 else choices[0]
         product = products.get(code)
         if product is None:
             continue

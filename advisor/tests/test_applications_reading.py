@@ -226,3 +226,23 @@ def test_card_limit_bands_and_bounds():
     assert checks.card_limit(annual_income=Decimal("5000"), credit=good, student=False) == Decimal("3000")
     assert checks.card_limit(annual_income=Decimal("240000"), credit=good, student=True) == Decimal("5000")
     assert checks.card_limit(annual_income=Decimal("9000000"), credit=good, student=False) == Decimal("500000")
+
+
+def test_a_card_limit_is_sized_so_its_minimum_repayment_fits_the_budget():
+    good = checks.CreditFacts(pd=0.02, points=700, model_label="risk.credit v1", approve_below=0.06, decline_from=0.25)
+    # 40 % of 20,000 is 8,000 of repayments, 2,000 already taken: 6,000 of room, a 10 % minimum → 60,000;
+    # spending leaves 20,000 - 12,000 - 2,000 = 6,000 too.
+    affordable = checks.affordable_card_limit(monthly_income=Decimal("20000"), monthly_spend=Decimal("12000"),
+                                              existing_payments=Decimal("2000"), refer_pct=40, min_payment_pct=10)
+    assert affordable == Decimal("60000")
+    assert checks.card_limit(annual_income=Decimal("240000"), credit=good, student=False,
+                             affordable=affordable) == Decimal("60000")
+    # Spending leaves only 1,000: a 10,000 limit, and never below the card minimum.
+    tight = checks.affordable_card_limit(monthly_income=Decimal("20000"), monthly_spend=Decimal("17000"),
+                                         existing_payments=Decimal("2000"), refer_pct=40, min_payment_pct=10)
+    assert tight == Decimal("10000")
+    broke = checks.affordable_card_limit(monthly_income=Decimal("20000"), monthly_spend=Decimal("25000"),
+                                         existing_payments=Decimal("0"), refer_pct=40, min_payment_pct=10)
+    assert broke == 0
+    assert checks.card_limit(annual_income=Decimal("240000"), credit=good, student=False,
+                             affordable=broke) == Decimal("3000")
