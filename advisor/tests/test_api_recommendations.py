@@ -201,7 +201,8 @@ def test_feedback_replays_with_the_same_key_and_refuses_another_body(owner):
     changed = client.post(url(owner, "feedback/"), {**body, "product": another.code}, format="json",
                           HTTP_IDEMPOTENCY_KEY="abc")
 
-    assert (first.status_code, again.status_code) == (201, 200)
+    # Stored-answer replay (bank.api.idempotency): the first status again, with Idempotent-Replayed.
+    assert (first.status_code, again.status_code) == (201, 201) and again["Idempotent-Replayed"] == "true"
     assert again.json() == {**first.json(), "replayed": True}
     assert first.json()["replayed"] is False
     assert changed.status_code == 422

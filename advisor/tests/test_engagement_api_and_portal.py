@@ -65,7 +65,7 @@ def test_the_customer_lists_reads_opens_and_clicks_their_messages(delivered):
     opened = client.post(_url("api-customer-message-open", delivered), HTTP_IDEMPOTENCY_KEY="open-1")
     assert opened.status_code == 201 and opened.json()["replayed"] is False
     replay = client.post(_url("api-customer-message-open", delivered), HTTP_IDEMPOTENCY_KEY="open-1")
-    assert replay.status_code == 200 and replay.json()["replayed"] is True
+    assert replay.status_code == 201 and replay.json()["replayed"] is True  # the stored first answer, replayed
     assert MessageEvent.objects.filter(kind="open").count() == 1
     reused = client.post(_url("api-customer-message-click", delivered), HTTP_IDEMPOTENCY_KEY="open-1")
     assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"
