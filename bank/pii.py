@@ -69,3 +69,18 @@ def mask_pii(text: str) -> str:
     text = _CN_MOBILE.sub(_mask_phone, text)
     text = _INTL_PHONE.sub(_mask_phone, text)
     return _EMAIL.sub(lambda m: f"{m.group(1)}{MASK * 3}@{m.group(2)}", text)
+
+
+class MaskPiiFilter:
+    """A logging filter: the formatted message of every record is masked like a chat transcript, so a card
+    number or phone number in an exception or a debug line never reaches the logs in clear."""
+
+    def filter(self, record: object) -> bool:
+        import logging
+
+        if isinstance(record, logging.LogRecord):
+            message = record.getMessage()
+            masked = mask_pii(message)
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True

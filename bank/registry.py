@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bank import audit
 from bank.models import ModelVersion
 
 
@@ -143,8 +144,9 @@ def verify(version: ModelVersion) -> bool:
     return bool(version.sha256) and path.exists() and sha256_of(path) == version.sha256
 
 
-def activate(version: ModelVersion) -> ModelVersion:
-    """Make `version` the active one of its name; the previously active version is retired.
+def activate(version: ModelVersion, *, by: Any = None, channel: str = "system") -> ModelVersion:
+    """Make `version` the active one of its name; the previously active version is retired. The switch and its
+    audit event (who, which version, which it replaced) commit together.
 
     Raises RegistryError when the artifact is missing or does not match its sha256, or when the version is
     still training or failed.
@@ -157,15 +159,20 @@ def activate(version: ModelVersion) -> ModelVersion:
     with transaction.atomic():
         rows = ModelVersion.objects.select_for_update().filter(name=version.name)
         # Retire first: the partial unique index allows one active row per name at any instant.
+        replaced = list(rows.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk)
+                        .values_list("version", flat=True))
         rows.filter(status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).update(
             status=ModelVersion.Status.RETIRED, retired_at=now
         )
         rows.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now, retired_at=None)
+        audit.record(action="model.activated", actor=by, channel=channel, subject=f"model:{version.label}",
+                     detail={"name": version.name, "version": version.version, "sha256": version.sha256,
+                             "replaced": replaced})
     version.refresh_from_db()
     return version
 
 
-def rollback(name: str) -> ModelVersion:
+def rollback(name: str, *, by: Any = None, channel: str = "system") -> ModelVersion:
     """Re-activate the version that was active before the current one. Raises RegistryError if none."""
     current = ModelVersion.objects.filter(name=name, status=ModelVersion.Status.ACTIVE).first()
     previous = (
@@ -176,7 +183,7 @@ def rollback(name: str) -> ModelVersion:
     )
     if previous is None:
         raise RegistryError(f"{name}: no previously active version to roll back to")
-    return activate(previous)
+    return activate(previous, by=by, channel=channel)
 
 
 def active_version(name: str) -> ModelVersion | None:

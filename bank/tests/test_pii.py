@@ -35,3 +35,14 @@ def test_numbers_that_are_not_personal_data_are_left_alone(text):
 def test_the_checksums():
     assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
     assert cn_id_valid("11010519491231002X") and not cn_id_valid("110105194912310021")
+
+
+def test_the_logging_filter_masks_the_formatted_message():
+    import logging
+
+    from bank.pii import MaskPiiFilter
+
+    record = logging.LogRecord("bank", logging.INFO, __file__, 1, "customer phone %s", ("13812345678",), None)
+
+    assert MaskPiiFilter().filter(record) is True
+    assert record.getMessage() == "customer phone •••• 5678"

@@ -10,6 +10,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from bank import audit
 from bank.jobs import Progress
 from customers.models import Account, AccountType, Customer
 from risk.ml.dataset import credit_rows, data_end, features_json
@@ -81,6 +82,14 @@ def score_customers(
             ))
         with transaction.atomic():
             created = CreditScore.objects.bulk_create(batch)
+            refs = dict(Customer.objects.filter(pk__in=[s.customer_id for s in created])
+                        .values_list("pk", "external_ref"))
+            audit.record_many(action="credit.decision", channel="worker", events=[
+                (f"credit_score:{score.pk}", refs[score.customer_id],
+                 {"decision": score.decision, "pd": score.pd, "model": loaded.version.label,
+                  "serving_model": serving, "reason_codes": score.reason_codes})
+                for score in created
+            ])
             refresh_risk_grades(customer_ids=[s.customer_id for s in created])
             if propose_interventions:
                 for score in created:

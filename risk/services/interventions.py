@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from bank import audit
 from customers.models import Account, AccountType, Channel, Customer, SpendingCategory
 from risk.models import CustomerNotice, Intervention, InterventionEvent
 from risk.reasons import intervention_notice, lifted_notice
@@ -27,6 +28,15 @@ class MakerCheckerViolation(PermissionError):
 
 def _label(user: Any, rule: str = "") -> str:
     return user.get_username() if user is not None else f"rule:{rule}"
+
+
+def _audit(intervention: Intervention, action: str, *, by: Any, rule: str = "", **detail: Any) -> None:
+    """The bank-wide trail gets every step too (InterventionEvent is risk's own, richer history)."""
+    audit.record(action=f"intervention.{action}", actor=by, label=_label(by, rule), channel="admin" if by else "worker",
+                 subject=f"intervention:{intervention.pk}",
+                 customer_ref=Customer.objects.values_list("external_ref", flat=True).get(pk=intervention.customer_id),
+                 detail={"kind": intervention.kind, "reason": intervention.reason, "params": intervention.params,
+                         "account": str(intervention.account.public_id) if intervention.account_id else "", **detail})
 
 
 def validate_params(*, kind: str, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
@@ -87,6 +97,7 @@ def propose_intervention(
             intervention=intervention, action=InterventionEvent.Action.PROPOSED, actor=proposed_by,
             actor_label=_label(proposed_by, rule_code), note=rationale.strip(), evidence=evidence or {},
         )
+        _audit(intervention, "proposed", by=proposed_by, rule=rule_code)
     return intervention
 
 
@@ -134,6 +145,7 @@ def approve_intervention(*, intervention: Intervention, by: Any, note: str = "")
             intervention=locked, action=InterventionEvent.Action.APPROVED, actor=by, actor_label=_label(by),
             note=note, evidence={"previous_state": previous, "params": locked.params},
         )
+        _audit(locked, "approved", by=by, previous_state=previous)
         CustomerNotice.objects.create(
             customer_id=locked.customer_id, intervention=locked,
             **intervention_notice(kind=locked.kind, reason=locked.reason, params=locked.params,
@@ -152,6 +164,7 @@ def reject_intervention(*, intervention: Intervention, by: Any, note: str = "") 
         locked.save(update_fields=["status", "decided_at", "updated_at"])
         InterventionEvent.objects.create(intervention=locked, action=InterventionEvent.Action.REJECTED, actor=by,
                                          actor_label=_label(by), note=note)
+        _audit(locked, "rejected", by=by)
     return locked
 
 
@@ -176,6 +189,7 @@ def reverse_intervention(*, intervention: Intervention, by: Any, note: str) -> I
         locked.save(update_fields=["status", "reversed_by", "reversed_at", "updated_at"])
         InterventionEvent.objects.create(intervention=locked, action=InterventionEvent.Action.REVERSED, actor=by,
                                          actor_label=_label(by), note=note.strip(), evidence={"restored": restored})
+        _audit(locked, "reversed", by=by, restored=restored)
         CustomerNotice.objects.create(customer_id=locked.customer_id, intervention=locked,
                                       **lifted_notice(kind=locked.kind, account=account))
     return locked
