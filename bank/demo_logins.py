@@ -14,7 +14,7 @@ from django.db import transaction
 
 from bank import roles
 
-DEMO_PASSWORD = "demo-bank-2026"
+DEMO_PASSWORD = "demo-bank-2026"  # nosec B105  # the demo bank's published password (printed by `manage.py demo`)
 STAFF_LOGINS = {
     "rm": roles.RELATIONSHIP_MANAGER,
     "risk": roles.RISK_OFFICER,

@@ -143,8 +143,10 @@ class TextEmbedder(_Registered):
         # bf16 halves memory traffic on a GPU with no measurable loss for retrieval; CPUs here have no fast
         # bf16 path, so they keep fp32.
         self.dtype = torch.bfloat16 if device == "cuda" else torch.float32
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.model = AutoModel.from_pretrained(str(path)).to(device=device, dtype=self.dtype).eval()
+        # A local folder (the packaged MiniLM or EMBEDDING_MODEL_PATH), never the Hub: local_files_only.
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)  # nosec B615  # local
+        self.model = AutoModel.from_pretrained(  # nosec B615  # a local folder, local_files_only
+            str(path), local_files_only=True).to(device=device, dtype=self.dtype).eval()
         self.params = {
             "backend": "transformers",
             "pooling": "mean",

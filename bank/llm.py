@@ -56,8 +56,10 @@ class LocalSmolLM:
 
         folder = self._transformers_folder()
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        self.model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
+        # A local folder, never the Hub: local_files_only makes transformers refuse to download anything.
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)  # nosec B615  # local
+        self.model = AutoModelForCausalLM.from_pretrained(  # nosec B615  # a local folder, local_files_only
+            str(folder), dtype=torch.float32, local_files_only=True).eval()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -72,8 +74,11 @@ class LocalSmolLM:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         logger.info("dequantising %s once; later loads use %s", SMOLLM_FILE, cached)
-        tokenizer = AutoTokenizer.from_pretrained(str(package), gguf_file=SMOLLM_FILE)
-        model = AutoModelForCausalLM.from_pretrained(str(package), gguf_file=SMOLLM_FILE)
+        # The installed package's folder, never the Hub (local_files_only).
+        tokenizer = AutoTokenizer.from_pretrained(  # nosec B615  # a local folder, local_files_only
+            str(package), gguf_file=SMOLLM_FILE, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(  # nosec B615  # a local folder, local_files_only
+            str(package), gguf_file=SMOLLM_FILE, local_files_only=True)
         # transformers dequantises GGUF weights to float on load but still marks the model as quantised, and
         # refuses to save a quantised model; the weights in memory are plain tensors, so drop the mark.
         model.hf_quantizer = None
@@ -112,6 +117,9 @@ class OpenAICompatible:
     def __init__(self, *, url: str, model: str, api_key: str, timeout: float) -> None:
         if not url:
             raise LLMError("CHAT_LLM_BACKEND=openai needs CHAT_LLM_URL (e.g. http://llm:8000/v1)")
+        if not url.lower().startswith(("http://", "https://")):
+            # urlopen would also follow file:// and other schemes: a misconfigured URL must not read local files.
+            raise LLMError(f"CHAT_LLM_URL must be an http(s) URL, not {url!r}")
         self.url = url.rstrip("/") + "/chat/completions"
         self.name = model or "default"
         self.model = model
@@ -127,7 +135,7 @@ class OpenAICompatible:
         if self.api_key:
             request.add_header("Authorization", f"Bearer {self.api_key}")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (configured URL)
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310  # http(s) only, checked in __init__
                 payload = json.loads(response.read())
             return str(payload["choices"][0]["message"]["content"]).strip()
         except (urllib.error.URLError, TimeoutError, OSError, ValueError, KeyError, IndexError, TypeError) as error:

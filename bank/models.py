@@ -95,8 +95,8 @@ class Job(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who did what to whom, when and why: an append-only record (the database refuses UPDATE and DELETE on
-    this table; see migration bank 0004), read by compliance in the admin."""
+    """Who did what to whom, when and why: an append-only record (the database refuses UPDATE, DELETE and TRUNCATE on
+    this table; see migrations bank 0004 and 0005), read by compliance in the admin."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     # PROTECT: a login with history is deactivated, never deleted (the rows could not be updated anyway).
@@ -117,3 +117,61 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.subject}"
+
+
+class RateLimitWindow(models.Model):
+    """How many API requests one client made in one fixed window: the counter behind the API's rate limits.
+
+    One row per (key, window), incremented with a single INSERT … ON CONFLICT DO UPDATE … RETURNING
+    (bank.ratelimits), so concurrent requests can never both read the same count and both pass; rows of
+    past windows are purged by a periodic task."""
+
+    key = models.CharField(max_length=120, help_text="Who is counted and for what, e.g. token:12:read.")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_limit_window_unique")]
+        indexes = [models.Index(fields=["window_start"], name="rate_limit_window_start")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M:%S}: {self.count}"
+
+
+class IdempotencyRecord(models.Model):
+    """A state-changing API request sent with an Idempotency-Key, and the first answer it got (bank.api.idempotency).
+
+    The key is the caller's, for one method and path: two callers (or one caller on two endpoints) can use the
+    same string without meeting. A record is claimed (in flight) and committed before the view runs, so a
+    concurrent duplicate sees it; it is completed in the same transaction as the view's writes, so a stored
+    answer always matches what was written.
+    """
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        DONE = "done", "Done"
+
+    caller = models.CharField(max_length=80, help_text="partner:<id> for a partner token, user:<id> for a login.")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=400)
+    key = models.CharField(max_length=200)
+    request_sha256 = models.CharField(max_length=64, help_text="Hash of the canonical request body and query.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)
+    # Who holds an in-flight record: a fresh token per attempt, so only that attempt can complete or release it.
+    claim = models.UUIDField()
+    claimed_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The body as the JSON text first sent (not jsonb, which would reorder its keys): a replay is byte-identical.
+    response_body = models.TextField(blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "method", "path", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caller} {self.method} {self.path} [{self.key}] ({self.state})"

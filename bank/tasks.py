@@ -22,3 +22,18 @@ def enqueue(func: Callable[..., Any] | str, *args: Any, ml: bool = False, **kwar
     if ml:
         options["cluster"] = settings.ML_CLUSTER
     transaction.on_commit(lambda: async_task(func, *args, **kwargs, **options))
+
+
+def purge_rate_limit_windows_task() -> int:
+    """Delete API rate-limit counters of windows long past (periodic; safe to run twice)."""
+    from bank.ratelimits import purge_expired_windows
+
+    # Keep the window just ended too: a request may still be counting into it as the task runs.
+    return purge_expired_windows(older_than_seconds=2 * settings.API_RATE_LIMIT_WINDOW_SECONDS)
+
+
+def purge_idempotency_keys_task() -> int:
+    """Scheduled hourly (bank.schedules): delete the Idempotency-Key records that have expired."""
+    from bank.api.idempotency import purge_expired_keys
+
+    return purge_expired_keys()

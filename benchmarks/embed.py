@@ -41,7 +41,7 @@ def load_texts(n: int) -> list[str]:
     )
     with path.open(newline="") as handle:
         questions = [row["text"] for row in csv.DictReader(handle)]
-    rng = random.Random(7)
+    rng = random.Random(7)  # nosec B311  # seeded synthetic benchmark data, not security
     rng.shuffle(questions)
     # One product description in ten, the rest customer questions: the mix the platform embeds.
     texts = []

@@ -85,7 +85,7 @@ def main() -> None:
         print("training the recommender (the speed peer) …", flush=True)
         train_recommender(activate=True, evaluate_first=False)
     print(f"bank: {Customer.objects.count():,} customers; {os.cpu_count()} CPUs, CPU only\n")
-    rng = random.Random(args.seed)
+    rng = random.Random(args.seed)  # nosec B311  # seeded synthetic benchmark data, not security
 
     market = market_from_inputs(services.assumptions_snapshot(services.active_assumptions()))
     cash = market.expected_returns[list(market.asset_classes).index("cash")]

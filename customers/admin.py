@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from bank import audit
 from customers.models import (
     Account,
     Customer,
@@ -141,6 +142,23 @@ class CustomerAdmin(BookScopedAdmin):
         (_("Consents"), {"fields": ["consent_marketing", "consent_profiling"]}),
         (_("Record"), {"fields": ["customer_since", "created_at", "updated_at"]}),
     ]
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
+                           change: bool = False, form_url: str = "", obj: Customer | None = None) -> Any:
+        # Showing the customer 360 is a view of personal data: the trail says who saw which fields of whom
+        # (names of fields, never their values -- the trail is append-only and must survive an erasure).
+        if obj is not None and obj.pk:
+            shown = [name for _title, options in self.get_fieldsets(request, obj) for name in options["fields"]]
+            audit.record(action="customer.viewed", actor=request.user, channel="admin",
+                         subject=f"customer:{obj.public_id}", customer_ref=obj.external_ref,
+                         detail={"fields": shown, "inlines": ["accounts", "holdings"]})
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit.record(action="customer.changed" if change else "customer.added", actor=request.user,
+                     channel="admin", subject=f"customer:{obj.public_id}", customer_ref=obj.external_ref,
+                     detail={"fields": sorted(form.changed_data)})
 
     @admin.display(description=_("Latest profile"))
     def latest_profile_summary(self, obj: Customer) -> str:

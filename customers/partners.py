@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from customers.models import Partner, PartnerScope, PartnerToken
 
-TOKEN_KIND = "bpk"
+TOKEN_KIND = "bpk"  # nosec B105  # the public token prefix ("bpk_<prefix>_<secret>"), not a secret
 # 10 hex characters (40 bits) make a collision between two prefixes practically impossible at partner scale;
 # the column is unique, so a collision would fail loudly rather than mix two partners up.
 PREFIX_CHARS = 10

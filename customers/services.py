@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bank import audit
 from bank.embeddings import text_embedder
 from customers.models import Account, Customer, Holding, ProfileSnapshot, Transaction
 from customers.profiles import (
@@ -151,7 +152,7 @@ def _monthly_flows(
             WHERE customer_id = ANY(%(ids)s) AND timestamp >= %(start)s AND timestamp < %(end)s
             GROUP BY 1, 2, 3
             ORDER BY 1, 2, 3
-            """,
+            """,  # nosec B608  # table name from the model; values are bound parameters
             {
                 "ids": customer_ids,
                 "start": start,
@@ -195,3 +196,28 @@ def _holdings(*, customer_ids: list[int]) -> dict[int, list[HoldingRecord]]:
     ).order_by():
         holdings[customer_id].append(HoldingRecord(product_type=product_type, amount=amount))
     return holdings
+
+
+CONSENTS = ("marketing", "profiling")
+
+
+def set_consent(*, customer: Customer, consent: str, granted: bool, actor: object, channel: str) -> bool:
+    """Give or withdraw the customer's consent to marketing or to profiling, audited. Returns whether it changed.
+
+    Withdrawing marketing consent stops every promotional message not yet delivered: delivery checks consent again
+    (advisor.engagement), so nothing here needs to reach into the messages.
+    """
+    if consent not in CONSENTS:
+        raise ValueError(f"unknown consent {consent!r}; known: {', '.join(CONSENTS)}")
+    field = f"consent_{consent}"
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if getattr(locked, field) == granted:
+            return False
+        setattr(locked, field, granted)
+        locked.save(update_fields=[field, "updated_at"])
+        audit.record(action=f"consent.{'granted' if granted else 'withdrawn'}", actor=actor, channel=channel,
+                     subject=f"customer:{locked.external_ref}", customer_ref=locked.external_ref,
+                     detail={"consent": consent})
+    setattr(customer, field, granted)
+    return True

@@ -163,7 +163,7 @@ def _rank(
             WHERE p.search_document @@ q.query AND p.id IN ({ids_sql})
             ORDER BY rank DESC, p.id
             LIMIT %s
-            """,
+            """,  # nosec B608  # table from the model, tsquery a fixed fragment, ids SQL compiled by Django; values bound
             [*params, *ids_params, depth],
         )
         return {pk: float(rank) for pk, rank in cursor.fetchall()}

@@ -45,7 +45,7 @@ def refresh_search_documents(*, product_ids: Iterable[int] | None = None) -> int
                 || setweight(to_tsvector('simple', b.description_bigrams), 'B')
             FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS b(id, name_bigrams, description_bigrams)
             WHERE p.id = b.id
-            """,
+            """,  # nosec B608  # table name from the model; values are bound parameters
             [ids, names, descriptions],
         )
         return cursor.rowcount

@@ -24,6 +24,7 @@ from advisor.api.serializers import (
 )
 from advisor.models import Channel, RecommendationSet
 from bank.api.errors import InvalidParameter, raise_first_error, validated_query
+from bank.api.idempotency import idempotent
 from bank.api.schema import error_responses
 from customers.api.views import PUBLIC_ID, CustomerScopedView
 from customers.models import Channel as InteractionChannel
@@ -100,6 +101,7 @@ class RecommendationQueryView(CustomerScopedView):
         request=RecommendationQueryIn,
         responses={200: RecommendationSetOut, **error_responses(400, 401, 403, 404, 503)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         body = RecommendationQueryIn(data=request.data)
         if not body.is_valid():
@@ -124,6 +126,7 @@ class FeedbackView(CustomerScopedView):
         request=FeedbackIn,
         responses={201: FeedbackOut, 200: FeedbackOut, **error_responses(400, 401, 403, 404, 422)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         customer = self.customer()
         if not isinstance(request.auth, PartnerToken) and customer.user_id != request.user.pk:

@@ -25,6 +25,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from advisor.applications import checks
 from advisor.applications.checks import CheckResult, CreditFacts, ProductFacts
@@ -39,6 +40,7 @@ from advisor.applications.reading import read_needs
 from advisor.models import Recommendation
 from advisor.services import IdempotencyConflict
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
+from bank import audit
 from customers.models import (
     Account,
     AccountType,
@@ -97,14 +99,26 @@ def _move(app: Application, to: str, *, actor_label: str, actor_user: Any = None
           note: str = "", at: datetime | None = None) -> ApplicationEvent:
     """Move a LOCKED application to `to` and record the event. The caller holds the transaction."""
     if to not in TRANSITIONS[app.state]:
-        raise IllegalTransition(f"An application that is {app.get_state_display()} cannot become {S(to).label}.",
+        raise IllegalTransition(_("An application that is %(state)s cannot become %(to)s.") % {
+            "state": app.get_state_display(), "to": S(to).label},
                                 code="illegal_transition")
     event = ApplicationEvent.objects.create(
         application=app, from_state=app.state, to_state=to, actor_label=actor_label[:120],
         actor=_user(actor_user), reason_codes=reason_codes or [], note=note, at=at or timezone.now(),
     )
+    if to != S.CHECKING:  # every decision and every move a person makes; "checking" is a step, not a decision
+        _audit(app, f"application.{to}", actor_label=actor_label, actor_user=actor_user,
+               detail={"from": app.state, "to": to, "reason_codes": reason_codes or []})
     app.state = to
     return event
+
+
+def _audit(app: Application, action: str, *, actor_label: str, actor_user: Any, detail: dict[str, Any]) -> None:
+    user = _user(actor_user)
+    channel = "worker" if actor_label == "system" else "admin" if getattr(user, "is_staff", False) else app.source
+    audit.record(action=action, actor=user, label=actor_label, channel=channel,
+                 subject=f"application:{app.public_id}", customer_ref=app.customer.external_ref,
+                 detail={"product": app.product.code, **detail})
 
 
 def _user(actor: Any) -> Any:
@@ -138,9 +152,10 @@ def submit_application(
     """
     reason_text = (reason_text or "").strip()
     if len(reason_text) > MAX_REASON_LENGTH:
-        raise ApplicationError(f"The reason is limited to {MAX_REASON_LENGTH} characters.", code="reason_too_long")
+        raise ApplicationError(_("The reason is limited to %(n)d characters.") % {"n": MAX_REASON_LENGTH},
+                               code="reason_too_long")
     if recommendation is not None and recommendation.customer_id != customer.pk:
-        raise ApplicationError("That recommendation was made for another customer.", code="invalid_recommendation")
+        raise ApplicationError(_("That recommendation was made for another customer."), code="invalid_recommendation")
     body = {"product": product.pk, "reason": reason_text,
             "amount": str(requested_amount) if requested_amount is not None else None,
             "recommendation": recommendation.pk if recommendation else None, "source": source}
@@ -156,7 +171,7 @@ def submit_application(
             Customer.objects.select_for_update().filter(pk=customer.pk).first()
             if Application.objects.filter(customer=customer, product=product,
                                           state__in=[S.SUBMITTED, S.CHECKING, S.REFERRED, S.APPROVED]).exists():
-                raise IllegalTransition("You already have an application for this product in progress.",
+                raise IllegalTransition(_("You already have an application for this product in progress."),
                                         code="application_in_progress")
             now = timezone.now()
             app = Application.objects.create(
@@ -166,6 +181,8 @@ def submit_application(
             )
             ApplicationEvent.objects.create(application=app, from_state="", to_state=S.SUBMITTED,
                                             actor_label=actor_label[:120], at=now, actor=_user(actor_user))
+            _audit(app, "application.submitted", actor_label=actor_label, actor_user=actor_user,
+                   detail={"from": "", "to": S.SUBMITTED, "reason_codes": []})
             # Applying is a strong positive signal for the recommender (a purchase follows on activation).
             ProductInteraction.objects.create(customer=customer, product=product, event=InteractionEvent.CLICK,
                                               timestamp=now, channel=_INTERACTION_CHANNEL.get(source, Channel.ONLINE),
@@ -192,12 +209,13 @@ def _validate_amount(product: Product, amount: Decimal | None) -> None:
     needs_amount = product.type == ProductType.LOAN or product.type in checks.FUNDED_TYPES
     if amount is None:
         if needs_amount:
-            raise ApplicationError("Please say how much you want.", code="amount_required")
+            raise ApplicationError(_("Please say how much you want."), code="amount_required")
         return
     if amount <= 0:
-        raise ApplicationError("The amount must be positive.", code="amount_not_positive")
+        raise ApplicationError(_("The amount must be positive."), code="amount_not_positive")
     if needs_amount and amount < product.min_amount:
-        raise ApplicationError(f"The minimum for this product is CNY {product.min_amount:,.2f}.",
+        raise ApplicationError(_("The minimum for this product is CNY %(amount)s.")
+                               % {"amount": f"{product.min_amount:,.2f}"},
                                code="amount_below_minimum")
 
 
@@ -289,19 +307,24 @@ def run_checks(*, app: Application, labels: list[str]) -> tuple[list[CheckResult
         credit, score_id = _credit_facts(customer)
         results.append(checks.check_credit(credit))
         income, spend = _monthly_income_and_spend(customer)
+        existing = _existing_payments(customer, now)
         if product.type == ProductType.CREDIT_CARD:
+            affordable = checks.affordable_card_limit(
+                monthly_income=income, monthly_spend=spend, existing_payments=existing,
+                refer_pct=settings.APPLICATION_DSR_REFER_PCT, min_payment_pct=settings.APPLICATION_CARD_MIN_PAYMENT_PCT)
             offered = checks.card_limit(annual_income=customer.declared_annual_income, credit=credit,
-                                        student="student" in (product.tags or []))
+                                        student="student" in (product.tags or []), affordable=affordable)
             results.append(checks.check_limit(offered=offered, requested=amount,
                                               annual_income=customer.declared_annual_income, credit=credit))
             amount = min(amount, offered) if amount is not None else offered
             new_payment = (amount * settings.APPLICATION_CARD_MIN_PAYMENT_PCT / 100).quantize(Decimal("0.01"))
         else:
-            assert amount is not None  # required for loans at submission
+            if amount is None:  # required for loans at submission; an assert would vanish under python -O
+                raise ValueError(f"application {app.pk}: a loan without a requested amount")
             apr = product.expected_return_max or product.expected_return_min or Decimal("0")
             new_payment = checks.monthly_payment(principal=amount, apr_pct=apr, months=product.term_months or 12)
         results.append(checks.check_affordability(
-            monthly_income=income, monthly_spend=spend, existing_payments=_existing_payments(customer, now),
+            monthly_income=income, monthly_spend=spend, existing_payments=existing,
             new_payment=new_payment, refer_pct=settings.APPLICATION_DSR_REFER_PCT,
             decline_pct=settings.APPLICATION_DSR_DECLINE_PCT))
     elif product.type in checks.FUNDED_TYPES and amount is not None:
@@ -407,15 +430,15 @@ def decide_referred(*, application: Application, approve: bool, note: str, by: A
     """A member of staff approves or declines a referred application. Needs the `advisor.decide_application`
     permission and a note (the customer's reason on a decline). Raises ApplicationError / IllegalTransition."""
     if not by.has_perm("advisor.decide_application"):
-        raise ApplicationError("You may not decide applications.", code="permission_denied")
+        raise ApplicationError(_("You may not decide applications."), code="permission_denied")
     note = (note or "").strip()
     if not note:
-        raise ApplicationError("A note is required: say why.", code="note_required")
+        raise ApplicationError(_("A note is required: say why."), code="note_required")
     with transaction.atomic():
         app = _locked(application)
         if app.state != S.REFERRED:
-            raise IllegalTransition(f"Only referred applications are decided by staff (this one is "
-                                    f"{app.get_state_display()}).", code="illegal_transition")
+            raise IllegalTransition(_("Only referred applications are decided by staff (this one is %(state)s).")
+                                    % {"state": app.get_state_display()}, code="illegal_transition")
         now = timezone.now()
         to = S.APPROVED if approve else S.DECLINED
         _move(app, to, actor_label=by.get_username(), actor_user=by,
@@ -451,10 +474,10 @@ def activate_application(*, application: Application, actor_label: str, actor_us
         app = _locked(application)
         now = timezone.now()
         if app.state == S.APPROVED and app.offer_expires_at and app.offer_expires_at < now:
-            raise IllegalTransition("This offer has expired; please apply again.", code="offer_expired")
+            raise IllegalTransition(_("This offer has expired; please apply again."), code="offer_expired")
         if S.ACTIVATED not in TRANSITIONS[app.state]:
-            raise IllegalTransition(f"Only an approved application can be activated (this one is "
-                                    f"{app.get_state_display()}).", code="illegal_transition")
+            raise IllegalTransition(_("Only an approved application can be activated (this one is %(state)s).")
+                                    % {"state": app.get_state_display()}, code="illegal_transition")
         account, holding = _open_product(app, now)
         _move(app, S.ACTIVATED, actor_label=actor_label, actor_user=actor_user, at=now)
         app.activated_at, app.account, app.holding = now, account, holding
@@ -481,7 +504,7 @@ def _open_product(app: Application, now: datetime) -> tuple[Account | None, Hold
     if product.type == ProductType.LOAN:
         payout = _liquid_account(customer, kinds=(AccountType.CURRENT,))
         if payout is None:
-            raise ApplicationError("A loan is paid out to a current account, and you have none open.",
+            raise ApplicationError(_("A loan is paid out to a current account, and you have none open."),
                                    code="no_current_account")
         account = Account.objects.create(
             customer=customer, number=_new_number(AccountType.LOAN), type=AccountType.LOAN, balance=amount,
@@ -494,7 +517,8 @@ def _open_product(app: Application, now: datetime) -> tuple[Account | None, Hold
                                                opened_on=today, maturity_date=maturity)
     source = _liquid_account(customer, kinds=(AccountType.CURRENT, AccountType.SAVINGS))
     if source is None or source.balance < amount:
-        raise ApplicationError(f"Your current and savings accounts do not hold the CNY {amount:,.2f} needed.",
+        raise ApplicationError(_("Your current and savings accounts do not hold the CNY %(amount)s needed.")
+                               % {"amount": f"{amount:,.2f}"},
                                code="insufficient_funds")
     Account.objects.filter(pk=source.pk).update(balance=F("balance") - amount)
     Transaction.objects.create(account=source, customer=customer, amount=-amount, timestamp=now,

@@ -208,7 +208,8 @@ class HybridRecommender:
         progress: Progress,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate lists (features, labels, group sizes) for the picked stage-1 customers, in order."""
-        assert self.layout is not None
+        if self.layout is None:  # not an assert: it would vanish under python -O
+            raise RuntimeError("the candidate layout is set by fit() before candidate lists are built")
         c, n_p = self.config, data.log.n_products
         per_chunk = max(1, c.chunk_pairs // max(1, n_p))
         bar = progress("ranker training lists", len(picked)) if progress is not None else None
@@ -296,7 +297,8 @@ class HybridRecommender:
         return out
 
     def _score_pooled(self, batch: CustomerBatch, pool: int, scores: dict[str, np.ndarray]) -> np.ndarray:
-        assert self.ranker is not None and self.layout is not None
+        if self.ranker is None or self.layout is None:  # not an assert: it would vanish under python -O
+            raise RuntimeError("the model is not fitted: fit() or load() it before scoring")
         n, n_p = len(batch), len(self.product_ids)
         wanted = np.zeros((n, n_p), dtype=bool)
         wanted[batch.shown.nonzero()] = True

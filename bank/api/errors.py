@@ -28,7 +28,9 @@ class InvalidParameter(exceptions.ValidationError):
 def raise_first_error(errors: Any) -> None:
     """Turn a serializer's or filterset's errors into a 400 naming the first bad parameter."""
     name, messages = next(iter(errors.items()))
-    raise InvalidParameter(name, str(messages[0]))
+    # A nested field (a DictField's child, a nested serializer) has a dict of messages, not a list: found by the
+    # schema fuzzer as a KeyError (500) on {"answers": {"q1": [1]}}.
+    raise InvalidParameter(name, _first_message(messages))
 
 
 def validated_query(serializer_class: type[Serializer], query_params: Any) -> dict[str, Any]:

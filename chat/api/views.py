@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from bank.api.errors import InvalidParameter, raise_first_error
+from bank.api.idempotency import idempotent
 from bank.api.permissions import HasScope
 from bank.api.schema import error_responses
 from chat import services
@@ -104,6 +105,7 @@ class SessionsView(ChatView):
         request=SessionIn,
         responses={201: SessionOut, **error_responses(400, 401, 403, 404)},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = SessionIn(data=request.data)
         if not body.is_valid():
@@ -139,6 +141,7 @@ class MessagesView(ChatView):
         request=MessageIn,
         responses={200: ReplyOut, **error_responses(400, 401, 403, 404, 422)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         conversation = self.session()
         key = request.headers.get("Idempotency-Key", "")

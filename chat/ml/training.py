@@ -61,7 +61,7 @@ def load_examples(files: dict[str, Path], *, max_per_intent: int | None = None, 
     for source, path in files.items():
         rows = read_examples(path, source=source)
         if max_per_intent is not None:
-            rng = random.Random(seed)
+            rng = random.Random(seed)  # nosec B311  # reproducible sampling of training rows, not security
             rng.shuffle(rows)
             kept: Counter[str] = Counter()
             sampled = []

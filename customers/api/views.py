@@ -20,6 +20,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from bank import audit
 from bank.api.errors import InvalidParameter, validated_query
 from bank.api.permissions import HasScope
 from bank.api.schema import error_responses
@@ -69,11 +70,23 @@ class CustomerScopedView(GenericAPIView):
     filter_backends: list[Any] = []
     pagination_class = None
 
+    # What this route reads, as the audit trail names it (profile, accounts, transactions, holdings); routes that
+    # leave it empty record their own events (writes) or none.
+    audited_as = ""
+
     def customer(self) -> Customer:
         try:
-            return get_customer(actor=actor_from_request(self.request), public_id=self.kwargs["public_id"])
+            customer = get_customer(actor=actor_from_request(self.request), public_id=self.kwargs["public_id"])
         except Customer.DoesNotExist:
             raise NotFound("No such customer.") from None
+        # A partner's or a member of staff's read of someone's personal data is on the trail; a customer reading
+        # their own is not.
+        user = self.request.user
+        if self.audited_as and (customer.user_id is None or getattr(user, "pk", None) != customer.user_id):
+            audit.record(action="customer.api_read", actor=user, channel="api",
+                         subject=f"customer:{customer.public_id}", customer_ref=customer.external_ref,
+                         detail={"read": self.audited_as, "path": self.request.path})
+        return customer
 
 
 class CustomerListView(ListAPIView):
@@ -119,6 +132,7 @@ class MyProfileView(GenericAPIView):
 
 
 class CustomerProfileView(CustomerScopedView):
+    audited_as = "profile"
     required_scopes = (PartnerScope.PROFILE_READ,)
 
     @extend_schema(
@@ -133,6 +147,7 @@ class CustomerProfileView(CustomerScopedView):
 
 
 class CustomerAccountsView(CustomerScopedView):
+    audited_as = "accounts"
     required_scopes = (PartnerScope.ACCOUNTS_READ,)
 
     @extend_schema(
@@ -147,6 +162,7 @@ class CustomerAccountsView(CustomerScopedView):
 
 
 class CustomerTransactionsView(CustomerScopedView):
+    audited_as = "transactions"
     required_scopes = (PartnerScope.TRANSACTIONS_READ,)
     pagination_class = GenericAPIView.pagination_class
 
@@ -180,7 +196,9 @@ class CustomerTransactionsView(CustomerScopedView):
 
 
 class CustomerHoldingsView(CustomerScopedView):
+    audited_as = "holdings"
     required_scopes = (PartnerScope.ACCOUNTS_READ,)
+    staff_permissions = ("customers.view_holding",)  # bank.api.permissions.HasScope: not every role sees holdings
 
     @extend_schema(
         operation_id="customers_holdings_list",

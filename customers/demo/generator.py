@@ -255,7 +255,7 @@ def _reset() -> None:
         )
         cur.execute(f"TRUNCATE {', '.join(DEMO_TABLES)} RESTART IDENTITY CASCADE")
         for table in ("auth_user_groups", "auth_user_user_permissions", "django_admin_log"):
-            cur.execute(f"DELETE FROM {table} WHERE user_id IN (SELECT id FROM _demo_users)")
+            cur.execute(f"DELETE FROM {table} WHERE user_id IN (SELECT id FROM _demo_users)")  # nosec B608  # table from the literal tuple above
         cur.execute("DELETE FROM auth_user WHERE id IN (SELECT id FROM _demo_users)")
         # Dropped now rather than at commit: a caller's outer transaction may reset twice.
         cur.execute("DROP TABLE _demo_users")

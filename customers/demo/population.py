@@ -371,7 +371,9 @@ def draw_population(rng: np.random.Generator, *, start: int, n: int, as_of: date
         spend_mix=spend_mix,
         legacy_unsuitable=legacy,
     )
-    assert type_aff.shape[1] == len(PRODUCT_TYPES) and spend_mix.shape[1] == len(SPEND_CATEGORIES)
+    if type_aff.shape[1] != len(PRODUCT_TYPES) or spend_mix.shape[1] != len(SPEND_CATEGORIES):
+        raise ValueError("the population's affinity and spending columns do not match the product types and "
+                         "spending categories")
     return Population(
         index=idx,
         stage=stage,

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from bank.api.errors import InvalidParameter, raise_first_error, validated_query
+from bank.api.idempotency import idempotent
 from bank.api.permissions import HasScope
 from bank.api.schema import error_responses
 from customers.api.authentication import actor_from_request
@@ -94,6 +95,7 @@ class TransactionIngestView(GenericAPIView):
         request=TransactionIn,
         responses={201: IngestionOut, 200: IngestionOut, **error_responses(400, 401, 403, 404, 422)},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         if not isinstance(request.auth, PartnerToken):
             raise PermissionDenied("Transactions are submitted by partner systems with an API token.")
@@ -129,6 +131,7 @@ class TransactionIngestView(GenericAPIView):
 class AlertListView(GenericAPIView):
     permission_classes = [IsAuthenticated, HasScope]
     required_scopes = (PartnerScope.RISK_READ,)
+    staff_permissions = ("risk.view_alert",)  # bank.api.permissions.HasScope: alerts, not credit scores
     filter_backends: list[Any] = []
 
     @extend_schema(

@@ -210,7 +210,7 @@ class Monitor:
         params.append(HISTORY_ROWS)
         with connection.cursor() as cur:
             cur.execute(
-                "SELECT customer_id, account_id, amount, timestamp, category, channel, counterparty, id FROM ("
+                "SELECT customer_id, account_id, amount, timestamp, category, channel, counterparty, id FROM ("  # nosec B608  # the only interpolation is a fixed ' AND id <= %s'; values are bound parameters
                 "  SELECT t.*, row_number() OVER (PARTITION BY customer_id ORDER BY timestamp DESC, id DESC) AS k"
                 "  FROM customers_transaction t WHERE customer_id = ANY(%s) AND timestamp >= %s" + extra +
                 ") recent WHERE k <= %s ORDER BY customer_id, timestamp, id",

@@ -9,6 +9,7 @@ input is a 400 with a code and writes nothing; a move the application's state do
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -20,6 +21,7 @@ from advisor.applications import services
 from advisor.applications.api.serializers import ApplicationIn, ApplicationOut, ApplicationSubmitOut
 from advisor.applications.models import Application, ApplicationSource
 from bank.api.errors import InvalidParameter, raise_first_error
+from bank.api.idempotency import idempotent
 from bank.api.schema import error_responses
 from customers.api.views import PUBLIC_ID, CustomerScopedView
 from customers.models import Customer, PartnerScope, PartnerToken
@@ -71,7 +73,8 @@ class _ApplicationsView(CustomerScopedView):
         try:
             return (Application.objects.select_related("product").prefetch_related("events")
                     .get(customer=customer, public_id=self.kwargs["application_id"]))
-        except (Application.DoesNotExist, ValueError, TypeError):
+        except (Application.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+            # A malformed id is Django's ValidationError from the UUID field, not a ValueError (was a 500).
             raise NotFound("No such application.") from None
 
 
@@ -94,6 +97,7 @@ class ApplicationListView(_ApplicationsView):
         responses={201: ApplicationSubmitOut, 200: ApplicationSubmitOut,
                    **error_responses(400, 401, 403, 404, 409, 422)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         customer = self.acting_customer()
         key = request.headers.get("Idempotency-Key", "")
@@ -155,6 +159,7 @@ class ApplicationWithdrawView(_ApplicationActionView):
                    description="Possible until the application is final (declined, activated, withdrawn, expired).",
                    parameters=[PUBLIC_ID, APPLICATION_ID], request=None,
                    responses={200: ApplicationOut, **error_responses(401, 403, 404, 409)})
+    @idempotent
     def post(self, request: Request, public_id: str, application_id: str) -> Response:
         return super().post(request, public_id, application_id)
 
@@ -170,5 +175,6 @@ class ApplicationActivateView(_ApplicationActionView):
                                "approved or the offer expired; 400 when the money is not there.",
                    parameters=[PUBLIC_ID, APPLICATION_ID], request=None,
                    responses={200: ApplicationOut, **error_responses(400, 401, 403, 404, 409)})
+    @idempotent
     def post(self, request: Request, public_id: str, application_id: str) -> Response:
         return super().post(request, public_id, application_id)

@@ -20,6 +20,7 @@ from advisor.engagement import selectors, services
 from advisor.engagement.api.serializers import InboxOut, InboxQueryIn, MessageActionOut, MessageOut
 from advisor.engagement.models import Message
 from bank.api.errors import InvalidParameter, validated_query
+from bank.api.idempotency import idempotent
 from bank.api.schema import error_responses
 from customers.api.views import PUBLIC_ID, CustomerScopedView
 from customers.models import Channel as InteractionChannel
@@ -102,6 +103,7 @@ class MessageOpenView(_ActionView):
         parameters=[PUBLIC_ID, MESSAGE_ID, IDEMPOTENCY_KEY], request=None,
         responses={201: MessageActionOut, 200: MessageActionOut, **error_responses(400, 401, 403, 404, 422)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str, message_id: str) -> Response:
         return self.act(request)
 
@@ -116,5 +118,6 @@ class MessageClickView(_ActionView):
         parameters=[PUBLIC_ID, MESSAGE_ID, IDEMPOTENCY_KEY], request=None,
         responses={201: MessageActionOut, 200: MessageActionOut, **error_responses(400, 401, 403, 404, 422)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str, message_id: str) -> Response:
         return self.act(request)

@@ -29,6 +29,7 @@ from advisor.investing.api.serializers import (
 )
 from advisor.investing.models import AssessmentChannel, InvestmentAdvice
 from bank.api.errors import raise_first_error
+from bank.api.idempotency import idempotent
 from bank.api.schema import error_responses
 from customers.api.views import PUBLIC_ID, CustomerScopedView
 from customers.models import Customer, PartnerScope, PartnerToken
@@ -85,7 +86,7 @@ class RiskProfileView(_InvestmentWriteView):
         return super().get_permissions()
 
     @extend_schema(operation_id="customers_risk_profile", summary="A customer's current risk profile",
-                   parameters=[PUBLIC_ID], responses={200: AssessmentOut, **error_responses(401, 403, 404)})
+                   parameters=[PUBLIC_ID], responses={200: AssessmentOut, **error_responses(401, 403, 404, 409)})
     def get(self, request: Request, public_id: str) -> Response:
         assessment = services.latest_assessment(customer=self.customer())
         if assessment is None:
@@ -101,6 +102,7 @@ class RiskProfileView(_InvestmentWriteView):
         parameters=[PUBLIC_ID], request=AssessmentIn,
         responses={201: AssessmentOut, **error_responses(400, 401, 403, 404)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         customer = self.acting_customer()
         body = AssessmentIn(data=request.data)
@@ -122,6 +124,7 @@ class AllocationView(_InvestmentWriteView):
         parameters=[PUBLIC_ID], request=AllocationIn,
         responses={201: AdviceOut, **error_responses(400, 401, 403, 404, 409)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         customer = self.acting_customer()
         body = AllocationIn(data=request.data)
@@ -144,6 +147,7 @@ class RebalancingView(_InvestmentWriteView):
         parameters=[PUBLIC_ID], request=None,
         responses={201: AdviceOut, **error_responses(401, 403, 404, 409)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         customer = self.acting_customer()
         try:
@@ -161,6 +165,7 @@ class GoalProjectionView(_InvestmentWriteView):
                     "contribution that gives an 80 % chance.",
         parameters=[PUBLIC_ID], request=GoalIn, responses={201: GoalOut, **error_responses(400, 401, 403, 404, 409)},
     )
+    @idempotent
     def post(self, request: Request, public_id: str) -> Response:
         customer = self.acting_customer()
         body = GoalIn(data=request.data)

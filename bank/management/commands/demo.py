@@ -128,13 +128,13 @@ class Command(BaseCommand):
         env = dict(os.environ)
         # The children join the embedded database this process started (or DATABASE_URL's server).
         processes = {
-            "web": subprocess.Popen(
+            "web": subprocess.Popen(  # nosec B603  # fixed argv (this interpreter, our options), no shell
                 [python, "-m", "gunicorn", "bank.wsgi", "--bind", f"{options['host']}:{options['port']}",
                  "--workers", str(options["web_workers"]), "--access-logfile", "-", "--timeout", "60"],
                 env=env,
             ),
-            "worker": subprocess.Popen([python, "manage.py", "qcluster"], env=env),
-            "ml-worker": subprocess.Popen(
+            "worker": subprocess.Popen([python, "manage.py", "qcluster"], env=env),  # nosec B603  # fixed argv
+            "ml-worker": subprocess.Popen(  # nosec B603  # fixed argv, no shell
                 [python, "manage.py", "qcluster"], env={**env, "Q_CLUSTER_NAME": settings.ML_CLUSTER}
             ),
         }
