@@ -45,6 +45,25 @@ def requested_product(text: str) -> str | None:
     return phrase or None
 
 
+_LEAD_IN = re.compile(r"(?:\b(?:i(?:'d| would)?|we(?:'d| would)?) (?:like|want|wish|need) to|\bcan i|\bcould i|\bplease"
+                      r"|我想|我要|帮我|请)\s*$", re.IGNORECASE)
+
+
+def application_reason(text: str) -> str:
+    """What the customer said besides naming the product: their reason ("I want to apply for the World Traveller
+    card, I travel a lot" -> "I travel a lot"). The product's own name is not a reason: read as one, "World
+    Traveller" would become a need the customer never stated."""
+    text = text.strip()
+    match = _APPLY.search(text)
+    if match is None:
+        return text
+    group = "en" if match.group("en") else "zh"
+    phrase = _FILLER.sub("", match.group(group)).rstrip()
+    before = _LEAD_IN.sub("", text[:match.start()].rstrip()).strip(" ,.;:!?，。；：！？")
+    after = text[match.start(group) + len(phrase):].strip(" ,.;:!?，。；：！？")
+    return " ".join(part for part in (before, after) if part)
+
+
 def find_product(phrase: str) -> Product | None:
     """The on-sale product the phrase names: its code, its whole name, or else the one whose name shares the
     most distinctive words with the phrase (a tie or no shared word is no answer: ask rather than guess)."""
@@ -88,8 +107,8 @@ def propose_application(turn: Turn, phrase: str, amount: Decimal | None) -> Repl
         for lang in ("en", "zh")
     }
     reply = turn._propose(ChatAction.Kind.APPLY_PRODUCT, {
-        "product": product.code, "amount": str(amount) if amount is not None else None, "reason": turn.text[:500],
-        "language": turn.language}, summaries)
+        "product": product.code, "amount": str(amount) if amount is not None else None,
+        "reason": application_reason(turn.text)[:500], "language": turn.language}, summaries)
     reply.intent = "apply_product"
     return reply
 

@@ -122,3 +122,15 @@ def test_a_refused_submission_is_reported_and_nothing_is_written():
     assert failed.answer.text == ("I couldn't do that: You already have an application for this product in "
                                   "progress.")
     assert Application.objects.count() == 1
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("I want to apply for the World Traveller Credit Card, I travel a lot", "I travel a lot"),
+    ("apply for the travel card because I travel a lot", "because I travel a lot"),
+    ("我想申请环球旅行信用卡，我经常出国", "我经常出国"),
+    ("I want to apply for the World Traveller Credit Card", ""),
+])
+def test_the_reason_is_what_the_customer_said_besides_naming_the_product(text, reason):
+    from chat.applying import application_reason
+
+    assert application_reason(text) == reason

@@ -69,13 +69,13 @@ def test_a_transfer_asks_for_the_amount_then_confirms_then_moves_money_once(say,
 
 
 def test_nothing_moves_before_the_confirmation(say):
-    before = balances()
+    before, events = balances(), AuditEvent.objects.count()  # the set-up's model activations are audited too
 
     proposed = say("transfer 300 from current to savings")
 
     assert proposed.action.status == ChatAction.Status.PROPOSED
     assert balances() == before
-    assert not AuditEvent.objects.exists()
+    assert AuditEvent.objects.count() == events
 
 
 def test_a_correction_replans_the_transfer(say):
@@ -124,8 +124,8 @@ def test_freeze_and_unfreeze_a_card_each_after_a_confirmation(say):
 
     assert unfrozen.answer.text == "Done: credit card •••3333 is active again."
     assert balances()["3333"][1] == Account.Status.ACTIVE
-    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == ["card.freeze",
-                                                                                       "card.unfreeze"]
+    assert list(AuditEvent.objects.filter(action__startswith="card.").order_by("id")
+                .values_list("action", flat=True)) == ["card.freeze", "card.unfreeze"]
 
 
 def test_an_expired_request_is_not_carried_out(say):
