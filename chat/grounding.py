@@ -1,11 +1,12 @@
 """Keeping answers to what the bank's sources say.
 
 - `without_instructions`: sentences in retrieved text or customer text that try to steer the assistant
-  ("ignore previous instructions…", "你现在是…") are dropped before anything reads them as a source.
+  ("ignore previous instructions…", "你现在是…"), and whole paragraphs addressed to it ("Assistant: …",
+  "助手：…"), are dropped before anything reads them as a source.
 - `check_faithful`: a generated answer passes only if every number it states appears in its sources, each
-  of its sentences is made mostly of the sources' words, it names no link, e-mail or phone number the sources
-  lack, and it never asks for a PIN, password, CVV or one-time code. Anything else is rejected, and the
-  assistant answers extractively instead.
+  of its sentences is made mostly of the sources' words, it names no link, e-mail, phone number, person or
+  other name the sources lack, and it never asks for a PIN, password, CVV or one-time code. Anything else is
+  rejected, and the assistant answers extractively instead.
 - `extractive_answer`: the sentences of the best passage that share most with the question, in order.
 """
 
@@ -28,6 +29,17 @@ _INJECTION = re.compile(
     r"|忽略(?:之前|以上|前面|上面|先前|所有)?的?(?:所有)?(?:指令|指示|规则|提示|要求|设定)"
     r"|无视(?:之前|以上|前面)?的?(?:指令|指示|规则)|你现在是|系统提示|开发者模式|新的指令",
     re.IGNORECASE,
+)
+# A paragraph that addresses the assistant ("Assistant: …", "System: …", "AI instruction: …", "助手：…") is a planted
+# instruction from there to its end, not only in its first sentence: no bank article is written that way. It may
+# open a line or follow a sentence (a passage starts with its article's title).
+_ADDRESSED = re.compile(
+    r"(?:^|(?<=[.!?。！？]))[ \t>*#-]*(?:"
+    r"(?:system|assistant|ai|bot|chatbot|model|llm|developer|admin(?:istrator)?"
+    r"|(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+)?(?:assistant|ai|bot|chatbot|model)"
+    r"|(?:assistant|ai|bot|model|system)\s+(?:instructions?|notes?|prompt|override))\s*[:：]"
+    r"|(?:系统|助手|智能助手|机器人|管理员|AI)(?:指令|提示|说明)?\s*[:：]).*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -54,13 +66,14 @@ MIN_SENTENCE_SUPPORT = 0.6
 
 def without_instructions(text: str) -> str:
     """`text` without the sentences that try to give the assistant instructions."""
+    text = _ADDRESSED.sub("", text)
     kept = [s for s in _SENTENCE.split(text) if s.strip() and not _INJECTION.search(s)]
     joiner = "" if has_cjk(text) else " "
     return joiner.join(s.strip() for s in kept)
 
 
 def looks_like_injection(text: str) -> bool:
-    return _INJECTION.search(text) is not None
+    return _INJECTION.search(text) is not None or _ADDRESSED.search(text) is not None
 
 
 def _stem(word: str) -> str:
@@ -101,6 +114,26 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
+_NAME = re.compile(r"[A-Za-z][\w'-]*")
+
+
+def _novel_cjk(text: str, grams: set[str]) -> list[str]:
+    """The spans of `text`'s CJK runs whose bigrams (each overlapping the next) are all absent from `grams`."""
+    spans: list[str] = []
+    for run in re.findall(r"[\u3400-\u9fff]+", text):
+        current = ""
+        for i in range(len(run) - 1):
+            if run[i : i + 2] in grams:
+                if current:
+                    spans.append(current)
+                current = ""
+            else:
+                current = current + run[i + 1] if current else run[i : i + 2]
+        if current:
+            spans.append(current)
+    return spans
+
+
 @dataclass(frozen=True)
 class Verdict:
     faithful: bool
@@ -125,9 +158,17 @@ def check_faithful(answer: str, sources: list[str]) -> Verdict:
     if looks_like_injection(answer):
         problems.append("talks about its instructions")
     vocabulary, grams = _words(corpus), set(cjk_bigrams(corpus))
+    known = {word.lower() for word in _NAME.findall(corpus)}
     for sentence in _SENTENCE.split(answer):
         if not sentence.strip():
             continue
+        # A name the sources never mention (a person, a customer number) is not the bank's to say, however
+        # well the rest of the sentence is supported: a capitalised word after the first, or in Chinese three
+        # characters in a row that the sources never put together.
+        names = [w for w in _NAME.findall(sentence)[1:] if w[0].isupper() and w != "I" and w.lower() not in known]
+        names += [run for run in _novel_cjk(sentence, grams) if len(run) >= 3]
+        if names:
+            problems.append(f"names what the sources do not: {', '.join(names)}")
         if has_cjk(sentence):
             own = set(cjk_bigrams(sentence))
             support = len(own & grams) / len(own) if own else 1.0
