@@ -283,7 +283,7 @@ def test_keys_expire_after_the_ttl_and_are_purged(settings):
 # --- Concurrency ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_fifty_concurrent_duplicates_have_exactly_one_effect(settings):
     settings.API_RATE_LIMIT_ENABLED = False
     customer = CustomerFactory()

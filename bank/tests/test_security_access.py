@@ -103,7 +103,7 @@ def test_session_users_are_limited_per_user_with_writes_counted_apart_from_reads
     assert RateLimitWindow.objects.filter(key=f"user:{user.pk}:write").get().count == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_concurrent_burst_lets_exactly_the_limit_through(settings):
     settings.API_RATE_LIMIT_READS = 10
     _, secret = issue_partner_token(partner=PartnerFactory(), name="burst", scopes=["products:read"])
