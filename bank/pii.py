@@ -84,3 +84,29 @@ class MaskPiiFilter:
             if masked != message:
                 record.msg, record.args = masked, None
         return True
+
+
+# --- masking one known field (the admin shows these unless the staff member's role may unmask) ------------------
+
+def mask_tail(value: str, keep: int = 4) -> str:
+    """All but the last `keep` characters (spaces and dashes dropped) as "•": '110105199005170011' -> '••••…0011'."""
+    compact = re.sub(r"[\s-]", "", value or "")
+    if not compact:
+        return ""
+    if len(compact) <= keep:
+        return MASK * len(compact)
+    return MASK * (len(compact) - keep) + compact[-keep:]
+
+
+def mask_email(value: str) -> str:
+    """'wang.li@example.com' -> 'w•••@example.com'."""
+    local, at, domain = (value or "").partition("@")
+    return f"{local[:1]}{MASK * 3}@{domain}" if at else mask_tail(value)
+
+
+def mask_address(value: str) -> str:
+    """Only the last comma-separated part (usually the city) is kept: the street and number are hidden."""
+    if not value:
+        return ""
+    parts = [part.strip() for part in value.split(",")]
+    return f"{MASK * 6}, {parts[-1]}" if len(parts) > 1 else MASK * 6

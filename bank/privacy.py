@@ -283,6 +283,7 @@ def erase_customer(*, customer: Any, reason: str, by: Any = None, channel: str =
         born = customer.birth_date
         customer_model.objects.filter(pk=customer.pk).update(
             full_name=f"[erased {customer.public_id.hex[:8]}]", national_id="", phone="", email="", address="",
+            national_id_hash="", phone_hash="", email_hash="",
             occupation="", birth_date=date(born.year, 1, 1), user=None, consent_marketing=False,
             consent_profiling=False,
         )

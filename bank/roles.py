@@ -24,7 +24,8 @@ ALL = ("view", "add", "change", "delete")
 
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     RELATIONSHIP_MANAGER: {
-        "customers.customer": ("view", "change"),
+        # unmask: personal details and card numbers in full (own book only, every time audited).
+        "customers.customer": ("view", "change", "unmask"),
         "customers.account": VIEW,
         "customers.transaction": VIEW,
         "customers.holding": VIEW,
@@ -79,7 +80,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "advisor.applicationevent": VIEW,
     },
     COMPLIANCE_OFFICER: {
-        "customers.customer": VIEW,
+        "customers.customer": ("view", "unmask"),
         "customers.account": VIEW,
         "customers.transaction": VIEW,
         "customers.holding": VIEW,
@@ -142,7 +143,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "advisor.applicationevent": VIEW,
     },
     ADMINISTRATOR: {
-        "customers.customer": ALL,
+        "customers.customer": (*ALL, "unmask"),
         "customers.account": ALL,
         "customers.transaction": VIEW,
         "customers.holding": ALL,

@@ -206,7 +206,7 @@ class Turn:
         return self._plan_card(task, slots)
 
     def _own_accounts(self) -> list[Account]:
-        return list(accounts_of(customer=self.customer).order_by("type", "number"))
+        return list(accounts_of(customer=self.customer).order_by("type", "opened_on", "pk"))
 
     def _match(self, accounts: list[Account], refs: list[dict[str, Any]]) -> tuple[list[Account], str | None]:
         """The customer's accounts matching the descriptions; with a reference that matches none, its words."""

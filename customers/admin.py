@@ -7,6 +7,7 @@ gets a 404 for anyone else's, whatever their model permissions say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bank import audit
+from bank.pii import mask_address, mask_email, mask_tail
 from customers.models import (
     Account,
     Customer,
@@ -33,7 +35,7 @@ from customers.models import (
     Transaction,
 )
 from customers.partners import revoke_partner_token
-from customers.selectors import Actor, latest_profile, visible_customers
+from customers.selectors import Actor, latest_profile, personal_data_match, visible_customers
 
 # Beyond this many rows an exact COUNT(*) costs more than the page it paginates.
 EXACT_COUNT_LIMIT = 10_000
@@ -83,6 +85,68 @@ class BookScopedAdmin(admin.ModelAdmin):
         return queryset.filter(**{f"{self.customer_lookup}__in": visible.values("pk")})
 
 
+UNMASK_PARAM = "_unmask"
+UNMASK_PERMISSION = "customers.unmask_customer"
+
+
+def _masked_display(field: str, mask: Callable[[str], str], label: Any) -> Any:
+    @admin.display(description=label)
+    def show(self: Any, obj: Any) -> str:
+        return mask(getattr(obj, field)) or "—"
+
+    return show
+
+
+class PersonalDataMaskingAdmin(BookScopedAdmin):
+    """Personal details and card numbers are masked on the change page (and cannot be edited) until the staff
+    member asks to see them (`?_unmask=1`, a link at the top of the page). Only roles holding
+    `customers.unmask_customer` may; every unmasking is written to the audit trail, naming the fields shown.
+
+    `masked_fields` maps each protected field to the read-only display that replaces it.
+    """
+
+    masked_fields: dict[str, str] = {}
+    change_form_template = "admin/pii_change_form.html"
+
+    def pii_owner(self, obj: Any) -> Customer:
+        return obj
+
+    def pii_unmasked(self, request: HttpRequest, obj: Any) -> bool:
+        # A new record is being typed in by the person who knows its details: nothing to mask yet.
+        if obj is None or obj.pk is None:
+            return True
+        return request.GET.get(UNMASK_PARAM) == "1" and request.user.has_perm(UNMASK_PERMISSION)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.pii_unmasked(request, obj):
+            return fieldsets
+        masked = []
+        for title, options in fieldsets:
+            names = list(dict.fromkeys(self.masked_fields.get(name, name) for name in options["fields"]))
+            masked.append((title, {**options, "fields": names}))
+        return masked
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if self.pii_unmasked(request, obj):
+            return readonly
+        return readonly + [name for name in self.masked_fields.values() if name not in readonly]
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], add: bool = False,
+                           change: bool = False, form_url: str = "", obj: Any = None) -> Any:
+        if obj is not None and obj.pk:
+            unmasked = self.pii_unmasked(request, obj)
+            context.update(pii_masked=not unmasked, pii_unmasked=unmasked,
+                           pii_may_unmask=request.user.has_perm(UNMASK_PERMISSION))
+            if unmasked:
+                owner = self.pii_owner(obj)
+                audit.record(action="pii.unmasked", actor=request.user, channel="admin",
+                             subject=f"{obj._meta.model_name}:{obj.public_id}", customer_ref=owner.external_ref,
+                             detail={"fields": sorted(self.masked_fields)})
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -97,7 +161,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class AccountInline(ReadOnlyInline):
     model = Account
-    fields = ["number", "type", "currency", "balance", "credit_limit", "status", "opened_on"]
+    # Card and account numbers are masked here whatever the role: the account's own page unmasks, audited.
+    fields = ["masked_number", "type", "currency", "balance", "credit_limit", "status", "opened_on"]
     readonly_fields = fields
 
 
@@ -111,8 +176,16 @@ class HoldingInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(BookScopedAdmin):
+class CustomerAdmin(PersonalDataMaskingAdmin):
     customer_lookup = ""
+    masked_fields = {
+        "national_id": "national_id_masked", "phone": "phone_masked", "email": "email_masked",
+        "address": "address_masked",
+    }
+    national_id_masked = _masked_display("national_id", mask_tail, _("National ID"))
+    phone_masked = _masked_display("phone", mask_tail, _("Phone"))
+    email_masked = _masked_display("email", mask_email, _("E-mail"))
+    address_masked = _masked_display("address", mask_address, _("Address"))
     list_display = [
         "external_ref", "full_name", "life_stage", "kyc_status", "risk_tolerance", "relationship_manager",
         "consent_marketing", "consent_profiling", "segment",
@@ -121,7 +194,9 @@ class CustomerAdmin(BookScopedAdmin):
         "kyc_status", "risk_tolerance", "life_stage", "consent_marketing", "consent_profiling", "residency",
         "segment",
     ]
-    search_fields = ["^external_ref", "full_name", "email"]
+    # E-mail, phone and national ID are encrypted: an exact value is found through its keyed hash
+    # (get_search_results), never by comparing text.
+    search_fields = ["^external_ref", "full_name"]
     list_select_related = ["relationship_manager", "segment"]
     show_full_result_count = False
     paginator = FastCountPaginator
@@ -154,6 +229,14 @@ class CustomerAdmin(BookScopedAdmin):
                          detail={"fields": shown, "inlines": ["accounts", "holdings"]})
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Customer],
+                           search_term: str) -> tuple[QuerySet[Customer], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found = found | queryset.filter(personal_data_match(term))
+        return found, may_have_duplicates
+
     def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         audit.record(action="customer.changed" if change else "customer.added", actor=request.user,
@@ -185,17 +268,31 @@ class CustomerAdmin(BookScopedAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(BookScopedAdmin):
+class AccountAdmin(PersonalDataMaskingAdmin):
+    masked_fields = {"number": "number_masked"}
+    number_masked = _masked_display("number", mask_tail, _("Number"))
     list_display = [
-        "number", "customer", "type", "currency", "balance", "credit_limit", "status", "opened_on",
+        "number_masked", "customer", "type", "currency", "balance", "credit_limit", "status", "opened_on",
     ]
     list_filter = ["type", "status", "currency", "customer__segment"]
-    search_fields = ["=number", "=customer__external_ref"]
+    # The number is encrypted: an exact number is found through its keyed hash (get_search_results).
+    search_fields = ["=customer__external_ref"]
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
     readonly_fields = ["public_id"]
     show_full_result_count = False
     paginator = FastCountPaginator
+
+    def pii_owner(self, obj: Account) -> Customer:
+        return obj.customer
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Account],
+                           search_term: str) -> tuple[QuerySet[Account], bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found = found | queryset.filter(number=term)
+        return found, may_have_duplicates
 
 
 @admin.register(Transaction)

@@ -12,11 +12,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import HnswIndex, VectorField
+
+from bank.fields import BlindIndexField, EncryptedCharField
 
 
 class RiskTolerance(models.IntegerChoices):
@@ -81,10 +85,14 @@ class Customer(models.Model):
     birth_date = models.DateField()
     gender = models.CharField(max_length=1, choices=[("F", _("Female")), ("M", _("Male")), ("X", _("Other"))],
                               blank=True)
-    national_id = models.CharField(max_length=32, blank=True)
-    phone = models.CharField(max_length=32, blank=True)
-    email = models.EmailField(blank=True)
-    address = models.CharField(max_length=300, blank=True)
+    # Personal data encrypted at rest (bank/fields.py); ID, phone and e-mail are searched by their keyed hashes.
+    national_id = EncryptedCharField(max_length=32, blank=True, hash_field="national_id_hash")
+    phone = EncryptedCharField(max_length=32, blank=True, hash_field="phone_hash")
+    email = EncryptedCharField(max_length=254, blank=True, validators=[EmailValidator()], hash_field="email_hash")
+    address = EncryptedCharField(max_length=300, blank=True)
+    national_id_hash = BlindIndexField("national_id", kind="national_id")
+    phone_hash = BlindIndexField("phone", kind="phone")
+    email_hash = BlindIndexField("email", kind="email")
     city = models.CharField(max_length=80, blank=True)
     residency = models.CharField(max_length=2, default="CN", help_text="ISO country code of tax residency.")
     occupation = models.CharField(max_length=80, blank=True)
@@ -110,6 +118,7 @@ class Customer(models.Model):
     class Meta:
         ordering = ["external_ref"]
         indexes = [models.Index(fields=["kyc_status", "risk_tolerance"], name="customer_kyc_risk_idx")]
+        permissions = [("unmask_customer", "Can see a customer's personal details and card numbers unmasked")]
 
     def __str__(self) -> str:
         return f"{self.external_ref} {self.full_name}"
@@ -135,7 +144,10 @@ class Account(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="accounts")
-    number = models.CharField(max_length=34, unique=True)
+    # Card and account numbers are encrypted at rest; `number=` and `number__in=` compare keyed hashes, and
+    # uniqueness is the hash's (bank/fields.py).
+    number = EncryptedCharField(max_length=34, hash_field="number_hash")
+    number_hash = BlindIndexField("number", kind="account_number", unique=True)
     type = models.CharField(max_length=12, choices=AccountType.choices)
     currency = models.CharField(max_length=3, default="CNY")
     # For credit cards and loans the balance is what the customer owes (a positive number).
@@ -149,7 +161,8 @@ class Account(models.Model):
                                 related_name="+")
 
     class Meta:
-        ordering = ["customer_id", "type", "number"]
+        # Not by number: its ciphertext has no useful order.
+        ordering = ["customer_id", "type", "opened_on", "pk"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(credit_limit__isnull=True) | Q(type="credit_card"),
@@ -163,6 +176,13 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} •••{self.number[-4:]}"
+
+    def clean(self) -> None:
+        # The unique constraint is on number_hash, which no form holds: check it here so that a form says so
+        # instead of failing on the constraint.
+        super().clean()
+        if self.number and Account.objects.filter(number=self.number).exclude(pk=self.pk).exists():
+            raise ValidationError({"number": _("An account with this number already exists.")})
 
     @property
     def masked_number(self) -> str:

@@ -54,6 +54,19 @@ def visible_customers(*, actor: Actor) -> QuerySet[Customer]:
     return customers.filter(user=user)
 
 
+def personal_data_match(term: str) -> Q:
+    """Customers whose e-mail, phone or national ID is exactly `term` (however it is written), through the keyed
+    hashes: the values themselves are encrypted and cannot be compared in SQL."""
+    from bank.crypto import blind_index
+
+    match = Q(pk__in=[])
+    for kind in ("email", "phone", "national_id"):
+        digest = blind_index(kind, term)
+        if digest:
+            match |= Q(**{f"{kind}_hash": digest})
+    return match
+
+
 def customer_for_user(*, user: Any) -> Customer | None:
     """The customer record of a portal user, or None for staff and users without one."""
     if user is None or not user.is_authenticated:

@@ -206,6 +206,8 @@ def test_check_deploy_is_clean_with_production_settings():
         "DJANGO_ALLOWED_HOSTS": "bank.example",
         "DJANGO_SECURE": "1",
         "DJANGO_DEBUG": "0",
+        "PII_ENCRYPTION_KEYS": "X2u6k0VpM2cVqOa8C6TzL1m5Qe3sP0bYgRk7HwJd9Fo=",
+        "PII_HASH_KEY": "b7Yt2LqP9sVx4NcW1mZr8KdJ3fHg6QeA",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bank.crypto import blind_index, encrypt
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -78,7 +80,7 @@ class ChunkWriter:
                     refs[i].lower(),
                     "",
                     "",
-                    pop.email[i],
+                    "",  # the address lives (encrypted) on the customer; the login needs no clear copy
                     "f",
                     "t",
                     f"{pop.customer_since[i]} 09:00:00",
@@ -101,6 +103,9 @@ class ChunkWriter:
                 "phone",
                 "email",
                 "address",
+                "national_id_hash",
+                "phone_hash",
+                "email_hash",
                 "city",
                 "residency",
                 "occupation",
@@ -126,10 +131,13 @@ class ChunkWriter:
                     pop.full_name[i],
                     str(pop.birth_date[i]),
                     str(pop.gender[i]),
-                    pop.national_id[i],
-                    pop.phone[i],
-                    pop.email[i],
-                    pop.address[i],
+                    encrypt(pop.national_id[i]),
+                    encrypt(pop.phone[i]),
+                    encrypt(pop.email[i]),
+                    encrypt(pop.address[i]),
+                    blind_index("national_id", pop.national_id[i]),
+                    blind_index("phone", pop.phone[i]),
+                    blind_index("email", pop.email[i]),
                     str(pop.city[i]),
                     str(pop.residency[i]),
                     pop.occupation[i],
@@ -164,6 +172,10 @@ class ChunkWriter:
         for owner in accounts.customer:
             ordinal.append(seen[owner])
             seen[owner] += 1
+        numbers = [
+            _luhn(f"{prefix[accounts.type[a]]}{pop.index[accounts.customer[a]] + 1:09d}{ordinal[a]:02d}")
+            for a in range(len(accounts.customer))
+        ]
         self._copy(
             "customers_account",
             [
@@ -171,6 +183,7 @@ class ChunkWriter:
                 "public_id",
                 "customer_id",
                 "number",
+                "number_hash",
                 "type",
                 "currency",
                 "balance",
@@ -185,9 +198,8 @@ class ChunkWriter:
                     str(account_ids[a]),
                     uuids[n + a],
                     str(customer_ids[accounts.customer[a]]),
-                    _luhn(
-                        f"{prefix[accounts.type[a]]}{pop.index[accounts.customer[a]] + 1:09d}{ordinal[a]:02d}"
-                    ),
+                    encrypt(numbers[a]),
+                    blind_index("account_number", numbers[a]),
                     accounts.type[a],
                     accounts.currency[a],
                     f"{accounts.balance[a]:.2f}",

@@ -270,7 +270,11 @@ def _write_customers(rows: list[Row], context: _FileContext) -> tuple[int, int]:
         [Customer(**_model_fields(spec, row.values)) for row in rows],
         update_conflicts=True,
         unique_fields=["external_ref"],
-        update_fields=_update_fields(spec, context.present, "updated_at"),
+        # The keyed hashes are recomputed (pre_save) from the values written, so they change with them.
+        update_fields=_update_fields(
+            spec, context.present, "updated_at",
+            *(f"{name}_hash" for name in ("national_id", "phone", "email") if name in context.present),
+        ),
     )
     return len(rows) - len(existing), len(existing)
 
@@ -315,7 +319,7 @@ def _write_accounts(rows: list[Row], context: _FileContext) -> tuple[int, int]:
     Account.objects.bulk_create(
         accounts,
         update_conflicts=True,
-        unique_fields=["number"],
+        unique_fields=["number_hash"],  # numbers are encrypted: their keyed hash is what is unique
         update_fields=_update_fields(spec, context.present, *extra),
     )
     updated = sum(1 for account in accounts if account.number in owners)

@@ -28,12 +28,13 @@ def demo_bank(settings, tmp_path):
 
 
 def _digest() -> str:
+    # Account numbers by their keyed hash: the ciphertext differs on every write (a random nonce).
     with connection.cursor() as cur:
         cur.execute("""
             SELECT md5(string_agg(line, '|' ORDER BY line)) FROM (
               SELECT c.external_ref || c.full_name || c.birth_date || c.declared_annual_income
                      || c.risk_tolerance || c.public_id AS line FROM customers_customer c
-              UNION ALL SELECT a.number || a.type || a.balance || coalesce(a.credit_limit::text, '')
+              UNION ALL SELECT a.number_hash || a.type || a.balance || coalesce(a.credit_limit::text, '')
                      FROM customers_account a
               UNION ALL SELECT c.external_ref || p.code || h.amount || h.opened_on
                      FROM customers_holding h JOIN customers_customer c ON c.id = h.customer_id
@@ -41,7 +42,7 @@ def _digest() -> str:
               UNION ALL SELECT c.external_ref || p.code || i.event || i.timestamp
                      FROM customers_productinteraction i JOIN customers_customer c ON c.id = i.customer_id
                      JOIN products_product p ON p.id = i.product_id
-              UNION ALL SELECT a.number || t.amount || t.timestamp || t.merchant || t.category
+              UNION ALL SELECT a.number_hash || t.amount || t.timestamp || t.merchant || t.category
                      FROM customers_transaction t JOIN customers_account a ON a.id = t.account_id
             ) lines""")
         return cur.fetchone()[0]
