@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from pgvector.django import CosineDistance
 
 from bank.embeddings import cjk_bigrams, embedder, has_cjk, without_cjk
-from bank.search import reciprocal_rank_fusion
+from bank.search import reciprocal_rank_fusion, set_hnsw_search
 from chat.models import KnowledgeArticle, KnowledgePassage, Language
 
 SEED_FILE = Path(__file__).resolve().parent / "data" / "knowledge_base.json"
@@ -175,7 +175,7 @@ def retrieve(question: str, *, intent: str | None = None, limit: int = 4) -> lis
     vector = embedder(multilingual=language == Language.ZH).embed_query(question)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            set_hnsw_search(cursor)
         nearest = list(candidates.annotate(distance=CosineDistance("embedding", vector))
                        .order_by("distance").values_list("pk", "distance")[:_DEPTH])
     nearest.sort(key=lambda row: (row[1], row[0]))

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from pgvector.django import CosineDistance
 
 from bank.embeddings import cjk_bigrams, embed_query, has_cjk, without_cjk
-from bank.search import reciprocal_rank_fusion
+from bank.search import reciprocal_rank_fusion, set_hnsw_search
 from products.models import Product, ProductType, RiskLevel
 
 # Each leg contributes this many candidates (or the limit, if larger) to the fusion.
@@ -115,10 +115,9 @@ def _vector_leg(candidates: QuerySet[Product], *, query: str, chinese: bool, dep
     )
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # With filters, a plain HNSW scan stops after ef_search (40) neighbours and can return fewer
-            # rows than asked; an iterative scan keeps walking the graph until enough rows pass the filters
-            # (pgvector >= 0.8). relaxed_order may return rows slightly out of order, so they are re-sorted.
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            # Filters on the candidates would starve a plain HNSW scan; this makes it iterative (relaxed order,
+            # hence the re-sort below) and widens ef_search past the depth asked for.
+            set_hnsw_search(cursor)
         fetched = list(rows)
     fetched.sort(key=lambda row: (row[1], row[0]))
     return {pk: 1.0 - float(distance) for pk, distance in fetched}
