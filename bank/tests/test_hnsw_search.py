@@ -20,7 +20,7 @@ def test_vector_queries_in_the_transaction_search_wider_and_iteratively():
         assert _settings() == (str(HNSW_EF_SEARCH), "relaxed_order")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_settings_end_with_the_transaction():
     # SET LOCAL, not SET: a pooled connection must not carry one request's search settings into the next.
     with transaction.atomic(), connection.cursor() as cursor:
