@@ -15,7 +15,7 @@ def _settings() -> tuple[str | None, str | None]:
 @pytest.mark.django_db
 def test_vector_queries_in_the_transaction_search_wider_and_iteratively():
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT '[1,2]'::vector")  # loads pgvector, so its settings are real, not placeholders
+        cursor.execute("SELECT '[1,2]'::vector")  # loads pgvector, which defines its hnsw.* settings on load
         set_hnsw_search(cursor)
         assert _settings() == (str(HNSW_EF_SEARCH), "relaxed_order")
 
