@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,7 @@ DISMISS_QUIET_PERIOD = timedelta(days=30)
 # MMR trade-off between relevance and novelty (Carbonell & Goldstein, 1998); 1.0 is pure relevance.
 MMR_LAMBDA = 0.75
 MAX_K = 50
+SEARCH_FIELDS = ("search_document", "embedding", "embedding_ml")
 
 
 class NoActiveRecommender(Exception):
@@ -56,7 +58,7 @@ def recommend_products(
 
     rules = catalogue_rules()
     gate = SuitabilityGate(CustomerFacts.of(customer), rules)
-    scored = scoring.score_customer(customer=customer, catalogue_ids=rules.ids)
+    scored = scoring.score_customer(customer=customer, catalogue_ids=rules.ids, catalogue_stamp=rules.stamp)
     if scored is None:
         raise NoActiveRecommender("No recommender model is active.")
     scores = scored.scores
@@ -70,20 +72,20 @@ def recommend_products(
             # still stand and the features are dropped, which the stored needs then show.
             needs = replace(needs, tags=(), matched=tuple(e for e in needs.matched if e.constraint != "tags"))
             wanted = _matching(needs, rules.ids)
-    dismissed = ProductInteraction.objects.filter(
-        customer=customer, event=InteractionEvent.DISMISS, timestamp__gte=now - DISMISS_QUIET_PERIOD
-    ).values_list("product_id", flat=True)
-    for product_id in dismissed:
+    for product_id in scored.dismissed_since(now - DISMISS_QUIET_PERIOD):
         i = rules.index.get(product_id)
         if i is not None:
             wanted[i] = False
 
     allowed = gate.allowed() & wanted
-    chosen = _diversify(scores=scores, allowed=allowed, vectors=scored.product_vectors, k=k)
+    chosen = _diversify(scores=scores, allowed=allowed, vectors_at=scored.vectors_at, k=k)
     blocked = _blocked_above_cutoff(scores=scores, gate_allowed=gate.allowed(), wanted=wanted, chosen=chosen, k=k)
 
-    products = Product.objects.in_bulk([int(rules.ids[r.index]) for r in chosen + blocked])
+    # The items' products, for the reasons and the answer: everything but the search columns (two 384-d
+    # vectors and a tsvector per product, which nothing downstream reads and which cost more to parse).
+    products = Product.objects.defer(*SEARCH_FIELDS).in_bulk([int(rules.ids[r.index]) for r in chosen + blocked])
     facts = _reason_facts(customer)
+    scored.explanations([ranked.index for ranked in chosen])  # one call into the ranker for the whole list
     with transaction.atomic():
         recommendation_set = RecommendationSet.objects.create(
             customer=customer, model_version=scored.model_version, channel=channel, query=query.strip(),
@@ -109,7 +111,18 @@ def recommend_products(
             )
             for ranked in blocked
         )
+    _hand_over_items(recommendation_set, items)
     return recommendation_set
+
+
+def _hand_over_items(recommendation_set: RecommendationSet, items: list[Recommendation]) -> None:
+    """Make `recommendation_set.items.all()` the items just stored (rank order, products attached) without a
+    query, as `prefetch_related` leaves it: callers show the list at once. Filtering or re-ordering it still
+    queries."""
+    prefetched = recommendation_set.items.all()
+    prefetched._result_cache = items
+    prefetched._prefetch_done = True
+    recommendation_set._prefetched_objects_cache = {"items": prefetched}
 
 
 def _matching(needs: Needs, ids: np.ndarray) -> np.ndarray:
@@ -117,22 +130,28 @@ def _matching(needs: Needs, ids: np.ndarray) -> np.ndarray:
     return np.isin(ids, matching)
 
 
-def _diversify(*, scores: np.ndarray, allowed: np.ndarray, vectors: np.ndarray | None, k: int) -> list[Ranked]:
-    """Maximal marginal relevance over the product embeddings among the best allowed candidates.
+def _diversify(
+    *,
+    scores: np.ndarray,
+    allowed: np.ndarray,
+    vectors_at: Callable[[np.ndarray], np.ndarray] | None,
+    k: int,
+) -> list[Ranked]:
+    """Maximal marginal relevance over the product embeddings among the best allowed candidates
+    (`vectors_at(positions)`: their unit vectors).
 
     Scores are rescaled to [0, 1] within the candidate pool so that λ trades relevance against similarity on
     comparable scales. Without vectors the order is by score alone.
     """
-    pool = np.flatnonzero(allowed)
+    pool = _best(np.flatnonzero(allowed), scores, max(4 * k, 40))
     if pool.size == 0:
         return []
-    pool = pool[np.argsort(-scores[pool], kind="stable")][: max(4 * k, 40)]
-    if vectors is None or pool.size <= 1:
+    if vectors_at is None or pool.size <= 1:
         return [Ranked(int(i), float(scores[i])) for i in pool[:k]]
     relevance = scores[pool]
     span = float(relevance.max() - relevance.min()) or 1.0
     relevance = (relevance - relevance.min()) / span
-    pool_vectors = vectors[pool]
+    pool_vectors = vectors_at(pool)
     similarity = pool_vectors @ pool_vectors.T
     picked: list[int] = [0]
     max_similarity = similarity[0].copy()
@@ -143,6 +162,18 @@ def _diversify(*, scores: np.ndarray, allowed: np.ndarray, vectors: np.ndarray |
         picked.append(best)
         max_similarity = np.maximum(max_similarity, similarity[best])
     return [Ranked(int(pool[j]), float(scores[pool[j]])) for j in picked]
+
+
+def _best(positions: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+    """The `n` positions (ascending) with the highest scores, best first, ties in position order: exactly
+    `positions[np.argsort(-scores[positions], kind="stable")][:n]`, without sorting the whole catalogue --
+    only the candidates at or above the n-th best score are sorted."""
+    values = scores[positions]
+    if positions.size > n and not np.isnan(values).any():
+        nth_best = np.partition(values, positions.size - n)[positions.size - n]
+        keep = values >= nth_best
+        positions, values = positions[keep], values[keep]
+    return positions[np.argsort(-values, kind="stable")][:n]
 
 
 def _blocked_above_cutoff(

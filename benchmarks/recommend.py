@@ -1,22 +1,32 @@
-"""Latency of the recommendations endpoint against a trivial authenticated endpoint, in the same run.
+"""Latency of the recommendations (and chat) endpoints against a trivial authenticated endpoint, in the same run,
+as the catalogue grows.
 
-    EMBEDDED_PG_DB=bank_bench python benchmarks/recommend.py --customers 100000 --products 5000 --requests 400
+    EMBEDDED_PG_DB=bank_bench python benchmarks/recommend.py --customers 10000 --products 5000,50000 [--chat]
 
-Builds (once, in its own database) a demo bank of --customers, widens the catalogue to --products by cloning
-the demo products with new codes (same texts and embeddings, shuffled rates and minimums), trains and activates
-a recommender, then times, through Django's full request stack in-process (no network, as a load balancer's
-upstream would see it minus the socket):
+Builds (once, in its own database) a demo bank of --customers (timing the seeding), sets the catalogue to each
+size of --products in turn -- widening it by cloning the demo products with new codes (same texts and
+embeddings, shuffled rates), or shrinking it back by removing the clones this script made -- trains and activates
+a recommender at the first size if none is active (the platform then serves it over the larger catalogue, new
+products scored cold-start from their features, as it would between two nightly retrains), and times, through
+Django's full request stack in-process (no network: a load balancer's upstream view minus the socket):
 
-- the trivial endpoint: GET /api/v1/customers/me/ (authentication, one customer row, a serializer);
-- GET /api/v1/customers/{id}/recommendations/?k=10 (scoring, gate, MMR, reasons, two inserts).
+- the trivial endpoint: GET /api/v1/customers/me/ (session, authentication, rate limit, one customer row, a
+  serializer);
+- GET /api/v1/customers/{id}/recommendations/?k=10 (scoring, gate, MMR, reasons, the stored set);
+- with --chat, POST /api/v1/chat/sessions/{id}/messages/ with a Banking77 test question (intent, retrieval,
+  extractive answer, the stored turn) in a session started beforehand.
 
-It prints p50/p95/p99 for both and the ratios. Requests alternate between the two endpoints so that both
-see the same machine state.
+Each round picks a logged-in customer and sends one request to every endpoint in a shuffled order, so that all
+of them see the same machine state. It prints p50/p95/p99 per endpoint and size, the ratios to the trivial
+endpoint, the growth from the smallest to the largest catalogue, and the targets of issue 9 (p50 <= 2x trivial,
+p95 <= 50 ms, <= 2x growth).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import logging
 import os
 import random
 import statistics
@@ -25,16 +35,18 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bank.settings")
 os.environ.setdefault("EMBEDDED_PG_DB", "bank_bench")
 # Its own artifact folder too: a benchmark's models never sit beside (or replace) the platform's.
-os.environ.setdefault("MODEL_ARTIFACT_DIR", str(Path(__file__).resolve().parent.parent / "var" / "bench" / "models"))
+os.environ.setdefault("MODEL_ARTIFACT_DIR", str(ROOT / "var" / "bench" / "models"))
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -42,21 +54,28 @@ from django.test import Client  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from products.models import Product  # noqa: E402
 
+CLONE_MARK = "-X"
+TRIVIAL = "trivial GET customers/me/"
+RECOMMEND = "recommendations ?k=10"
+CHAT = "chat POST messages/"
+P50_RATIO_TARGET, P95_TARGET_MS, GROWTH_TARGET = 2.0, 50.0, 2.0
+
 
 def widen_catalogue(target: int, seed: int = 0) -> None:
     """Clone demo products (new codes, jittered terms) until the catalogue has `target` products."""
     have = Product.objects.count()
     if have >= target:
         return
-    rng = random.Random(seed)  # nosec B311  # seeded synthetic benchmark data, not security
-    originals = list(Product.objects.exclude(code__contains="-X").order_by("id"))
+    rng = random.Random(seed + have)  # nosec B311  # seeded synthetic benchmark data, not security
+    originals = list(Product.objects.exclude(code__contains=CLONE_MARK).order_by("id"))
+    first = Product.objects.filter(code__contains=CLONE_MARK).count()
     clones = []
-    for n in range(target - have):
+    for n in range(first, first + target - have):
         p = originals[n % len(originals)]
         clone = Product(**{
             f.attname: getattr(p, f.attname) for f in Product._meta.concrete_fields if f.attname not in ("id",)
         })
-        clone.code = f"{p.code}-X{n:05d}"[:40]
+        clone.code = f"{p.code}{CLONE_MARK}{n:05d}"[:40]
         clone.name_en = f"{p.name_en} · series {n}"
         clone.name_zh = f"{p.name_zh}（第{n}期）"
         if clone.expected_return_max is not None:
@@ -70,64 +89,185 @@ def widen_catalogue(target: int, seed: int = 0) -> None:
         Product.objects.bulk_create(clones, batch_size=1000)
 
 
+def shrink_catalogue(target: int) -> None:
+    """Remove the clones above the `target` first products (and what this benchmark recorded about them)."""
+    from advisor.models import BlockedCandidate, Recommendation
+
+    extra = list(Product.objects.order_by("pk").values_list("pk", "code")[target:])
+    if not extra:
+        return
+    if any(CLONE_MARK not in code for _, code in extra):
+        raise SystemExit(f"cannot shrink the catalogue to {target:,}: products above it are not this benchmark's "
+                         "clones; use a fresh database (EMBEDDED_PG_DB)")
+    pks = [pk for pk, _ in extra]
+    with transaction.atomic():
+        for start in range(0, len(pks), 5000):
+            chunk = pks[start : start + 5000]
+            Recommendation.objects.filter(product_id__in=chunk).delete()
+            BlockedCandidate.objects.filter(product_id__in=chunk).delete()
+            Product.objects.filter(pk__in=chunk).delete()
+
+
+def set_catalogue(size: int, seed: int) -> float:
+    started = time.perf_counter()
+    shrink_catalogue(size)
+    widen_catalogue(size, seed=seed)
+    return time.perf_counter() - started
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def chat_questions(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)  # nosec B311  # seeded synthetic benchmark data, not security
+    with (Path(settings.BANKING77_DIR) / "test.csv").open() as handle:
+        english = [row["text"] for row in csv.DictReader(handle)]
+    return rng.sample(english, min(n, len(english)))
+
+
+def prepare_chat() -> None:
+    from bank.registry import active_version
+
+    logging.getLogger("chat.answers").setLevel(logging.WARNING)  # each rejected answer is logged at INFO
+    settings.CHAT_LLM_BACKEND = "none"  # extractive answers: generation is benchmarks/chat.py's subject
+    call_command("load_knowledge_base", quiet=True)
+    if active_version("chat.intents") is None:
+        print("training a quick intent model …", flush=True)
+        call_command("train_intents", activate=True, quiet=True, max_per_intent=20)
+
+
+def logged_in_clients(n: int, seed: int) -> list[tuple[str, Client]]:
+    """`n` verified customers with a user, each with a logged-in test client (logging in is not timed)."""
+    from django.contrib.auth import get_user_model
+
+    pool = list(
+        Customer.objects.filter(user__isnull=False, kyc_status="verified")
+        .order_by("pk").values_list("public_id", "user_id")[:5000]
+    )
+    picked = random.Random(seed).sample(pool, min(n, len(pool)))  # nosec B311  # benchmark sampling
+    users = get_user_model().objects.in_bulk([u for _, u in picked])
+    clients = []
+    for public_id, user_id in picked:
+        client = Client()
+        client.force_login(users[user_id])
+        clients.append((str(public_id), client))
+    return clients
+
+
+def measure(
+    clients: list[tuple[str, Client]], *, requests: int, chat: list[str] | None, seed: int
+) -> dict[str, list[float]]:
+    rng = random.Random(seed)  # nosec B311  # benchmark sampling
+    timings: dict[str, list[float]] = {TRIVIAL: [], RECOMMEND: []}
+    sessions: dict[str, str] = {}
+    if chat is not None:
+        timings[CHAT] = []
+        for public_id, client in clients:
+            response = client.post("/api/v1/chat/sessions/", {}, content_type="application/json")
+            assert response.status_code == 201, response.content[:300]  # nosec B101  # a failed set-up aborts
+            sessions[public_id] = response.json()["id"]
+    for n in range(requests):
+        public_id, client = rng.choice(clients)
+        calls = [
+            (TRIVIAL, lambda c=client: c.get("/api/v1/customers/me/")),
+            (RECOMMEND, lambda c=client, p=public_id: c.get(f"/api/v1/customers/{p}/recommendations/?k=10")),
+        ]
+        if chat is not None:
+            text = chat[n % len(chat)]
+            path = f"/api/v1/chat/sessions/{sessions[public_id]}/messages/"
+            calls.append((CHAT, lambda c=client, u=path, t=text: c.post(u, {"text": t},
+                                                                           content_type="application/json")))
+        rng.shuffle(calls)
+        for name, call in calls:
+            started = time.perf_counter()
+            response = call()
+            timings[name].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (name, response.status_code, response.content[:300])  # nosec B101  # a failed request aborts the run
+    return timings
+
+
+def report(size: int, customers: int, timings: dict[str, list[float]]) -> None:
+    trivial = timings[TRIVIAL]
+    print(f"\n{customers:,} customers × {size:,} products, {len(trivial)} requests per endpoint")
+    print(f"{'endpoint':<30}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 ×':>8}{'p95 ×':>8}")
+    for name, values in timings.items():
+        print(f"{name:<30}{percentile(values, 50):>9.2f}{percentile(values, 95):>9.2f}"
+              f"{percentile(values, 99):>9.2f}{statistics.fmean(values):>9.2f}"
+              f"{percentile(values, 50) / percentile(trivial, 50):>7.2f}×"
+              f"{percentile(values, 95) / percentile(trivial, 95):>7.2f}×", flush=True)
+
+
+def verdicts(results: dict[int, dict[str, list[float]]]) -> None:
+    sizes = sorted(results)
+    print(f"\ntargets (issue 9): p50 <= {P50_RATIO_TARGET:g}× trivial, p95 <= {P95_TARGET_MS:g} ms, "
+          f"<= {GROWTH_TARGET:g}× growth {sizes[0]:,} -> {sizes[-1]:,} products")
+    for name in results[sizes[0]]:
+        if name == TRIVIAL:
+            continue
+        for size in sizes:
+            ratio = percentile(results[size][name], 50) / percentile(results[size][TRIVIAL], 50)
+            p95 = percentile(results[size][name], 95)
+            print(f"  {name:<28}{size:>8,} products: p50 {ratio:.2f}× trivial "
+                  f"[{'ok' if ratio <= P50_RATIO_TARGET else 'ABOVE'}], p95 {p95:.1f} ms "
+                  f"[{'ok' if p95 <= P95_TARGET_MS else 'ABOVE'}]")
+        if len(sizes) > 1:
+            small, large = results[sizes[0]][name], results[sizes[-1]][name]
+            growth50 = percentile(large, 50) / percentile(small, 50)
+            growth95 = percentile(large, 95) / percentile(small, 95)
+            trivial_growth = percentile(results[sizes[-1]][TRIVIAL], 50) / percentile(results[sizes[0]][TRIVIAL], 50)
+            print(f"  {name:<28}growth {sizes[0]:,} -> {sizes[-1]:,}: p50 {growth50:.2f}×, p95 {growth95:.2f}× "
+                  f"[{'ok' if max(growth50, growth95) <= GROWTH_TARGET else 'ABOVE'}] "
+                  f"(trivial's own p50 moved {trivial_growth:.2f}×)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--products", type=int, default=5_000)
-    parser.add_argument("--requests", type=int, default=300, help="per endpoint")
+    parser.add_argument("--customers", type=int, default=10_000, help="Seeded when the database has none.")
+    parser.add_argument("--products", default="5000,50000", help="Catalogue sizes, comma-separated.")
+    parser.add_argument("--requests", type=int, default=300, help="per endpoint and catalogue size")
+    parser.add_argument("--clients", type=int, default=50, help="distinct logged-in customers to draw from")
+    parser.add_argument("--chat", action="store_true", help="Time the chat endpoint too.")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.products.split(",") if s.strip())
+    logging.getLogger("axes").setLevel(logging.WARNING)  # a line per force_login otherwise
 
     call_command("migrate", interactive=False, verbosity=0)
     if not Customer.objects.exists():
         print(f"seeding {args.customers:,} customers …", flush=True)
+        started = time.perf_counter()
         call_command("seed_demo", customers=args.customers, seed=7, months=3, quiet=True)
-    widen_catalogue(args.products, seed=args.seed)
+        print(f"seeded {args.customers:,} customers in {time.perf_counter() - started:.0f} s", flush=True)
     from bank.registry import active_version
 
-    if active_version("advisor.recommender") is None:
-        print("training the recommender …", flush=True)
-        call_command("train_recommender", activate=True)
     customers = Customer.objects.count()
-    products = Product.objects.filter(is_active=True).count()
-    print(f"bank: {customers:,} customers, {products:,} products on sale; model "
-          f"{active_version('advisor.recommender').label}", flush=True)
-
-    rng = random.Random(args.seed)  # nosec B311  # seeded synthetic benchmark data, not security
-    pool = list(Customer.objects.filter(user__isnull=False).values_list("public_id", "user_id")[:5000])
-    from django.contrib.auth import get_user_model
-
-    users = get_user_model().objects.in_bulk([u for _, u in pool])
-    trivial: list[float] = []
-    recommend: list[float] = []
-    warm = Client()
-    public_id, user_id = pool[0]
-    warm.force_login(users[user_id])
-    for _ in range(5):  # load the model, fill the catalogue caches
-        warm.get(f"/api/v1/customers/{public_id}/recommendations/?k=10")
-    for _ in range(args.requests):
-        public_id, user_id = rng.choice(pool)
-        client = Client()
-        client.force_login(users[user_id])
-        for path, sink in (("/api/v1/customers/me/", trivial),
-                           (f"/api/v1/customers/{public_id}/recommendations/?k=10", recommend)):
+    chat = None
+    if args.chat:
+        prepare_chat()
+        chat = chat_questions(max(args.requests, 50), args.seed)
+    results: dict[int, dict[str, list[float]]] = {}
+    for size in sizes:
+        seconds = set_catalogue(size, args.seed)
+        print(f"\ncatalogue set to {Product.objects.filter(is_active=True).count():,} products on sale "
+              f"in {seconds:.0f} s", flush=True)
+        if active_version("advisor.recommender") is None:
+            print("training the recommender …", flush=True)
             started = time.perf_counter()
-            response = client.get(path)
-            sink.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (path, response.status_code, response.content[:300])  # nosec B101  # a benchmark script: a failed request aborts the run
-
-    print(f"\n{'endpoint':<34}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
-    for name, values in (("trivial  GET customers/me/", trivial), ("recommendations ?k=10", recommend)):
-        print(f"{name:<34}{percentile(values, 50):>9.2f}{percentile(values, 95):>9.2f}"
-              f"{percentile(values, 99):>9.2f}{statistics.fmean(values):>9.2f}")
-    print(f"\nratio recommendations / trivial: p50 {percentile(recommend, 50) / percentile(trivial, 50):.2f}×, "
-          f"p95 {percentile(recommend, 95) / percentile(trivial, 95):.2f}×  "
-          f"({args.requests} requests each, {customers:,} customers × {products:,} products, CPU)")
+            call_command("train_recommender", activate=True, skip_evaluation=True, quiet=True)
+            print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)
+        clients = logged_in_clients(args.clients, args.seed)
+        started = time.perf_counter()
+        public_id, client = clients[0]
+        for _ in range(5):  # load the model over this catalogue, fill the catalogue caches
+            client.get(f"/api/v1/customers/{public_id}/recommendations/?k=10")
+        print(f"model {active_version('advisor.recommender').label} warmed up in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
+        results[size] = measure(clients, requests=args.requests, chat=chat, seed=args.seed + size)
+        report(size, customers, results[size])
+    verdicts(results)
+    print(f"\n(CPU, {len(os.sched_getaffinity(0))} cores; in-process, Django test client)")
 
 
 if __name__ == "__main__":

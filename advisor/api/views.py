@@ -57,11 +57,10 @@ def _recommend(customer: Customer, *, k: int, query: str) -> Response:
         raise ModelNotReady() from None
     except ValueError as error:
         raise InvalidParameter("q", str(error)) from None
-    recommendation_set = (
-        RecommendationSet.objects.select_related("model_version")
-        .prefetch_related("items__product")
-        .get(pk=recommendation_set.pk)
-    )
+    # The service hands the set over with its model version, items and their products attached: no re-read,
+    # except the needs, which jsonb stores with its own key order -- the answer shows them as stored.
+    if recommendation_set.needs:
+        recommendation_set.refresh_from_db(fields=["needs"])
     return Response(RecommendationSetOut(recommendation_set).data)
 
 

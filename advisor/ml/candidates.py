@@ -459,6 +459,9 @@ class ImplicitALS(_Generator):
         self.chunk_elements = chunk_elements
         self.item_factors = np.zeros((0, factors), np.float32)
         self.progress: Callable[[int], None] | None = None
+        # (item_factors it was computed from, those factors in float64, their regularised gram): the fold-in's
+        # per-model part, which costs a pass over every product; recomputed when item_factors is replaced.
+        self._fold_in_basis: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def fit(self, data: RecommenderData) -> None:
         import torch
@@ -527,9 +530,13 @@ class ImplicitALS(_Generator):
         if not sparse.issparse(history):
             history = sparse.csr_matrix(np.atleast_2d(np.asarray(history, dtype=np.float32)))
         history = history.tocsr()
-        items = self.item_factors.astype(np.float64)
+        basis = self._fold_in_basis
+        if basis is None or basis[0] is not self.item_factors:
+            items = self.item_factors.astype(np.float64)
+            basis = (self.item_factors, items, items.T @ items + self.regularization * np.eye(items.shape[1]))
+            self._fold_in_basis = basis
+        _, items, gram = basis
         k = items.shape[1]
-        gram = items.T @ items + self.regularization * np.eye(k)
         out = np.zeros((history.shape[0], k), dtype=np.float64)
         for row in np.flatnonzero(np.diff(history.indptr)):
             cols = history.indices[history.indptr[row] : history.indptr[row + 1]]

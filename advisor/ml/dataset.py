@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.db.models import CharField, DateField, DateTimeField, F, QuerySet, Value
 from django.utils import timezone
 
 from advisor.ml.data import (
@@ -79,11 +80,18 @@ class CustomerRows:
     embeddings: np.ndarray | None
 
 
-def customer_rows(pks: list[int], *, today: date | None = None, embeddings: bool = True) -> CustomerRows:
+def customer_rows(
+    pks: list[int], *, today: date | None = None, embeddings: bool = True, loaded: Iterable[Customer] = ()
+) -> CustomerRows:
+    """The rows of customers `pks`. `loaded`: some of them already read (a request's customer), whose fields are
+    taken as they are instead of being read again."""
     today = today or timezone.localdate()
     fields = ("pk", "birth_date", "declared_annual_income", "risk_tolerance", "kyc_status", "life_stage",
               "consent_marketing", "customer_since")
-    by_pk = {row[0]: row for row in Customer.objects.filter(pk__in=pks).values_list(*fields)}
+    by_pk = {customer.pk: tuple(getattr(customer, name) for name in fields) for customer in loaded}
+    missing = [pk for pk in pks if pk not in by_pk]
+    if missing:
+        by_pk.update((row[0], row) for row in Customer.objects.filter(pk__in=missing).values_list(*fields))
     profiles: dict[int, tuple[dict[str, float], Any]] = {}
     # DISTINCT ON: the latest snapshot per customer in one query.
     snapshot_fields = ["customer_id", "features"] + (["embedding"] if embeddings else [])
@@ -209,13 +217,20 @@ def interaction_events(customer_pks: list[int] | None = None) -> tuple[np.ndarra
         interactions = interactions.filter(customer_id__in=customer_pks)
         holdings = holdings.filter(customer_id__in=customer_pks)
     code = {name: i for i, name in enumerate(EVENTS)}
-    rows = list(interactions.values_list("customer_id", "product_id", "event", "timestamp").iterator(chunk_size=20_000))
+    if customer_pks is not None and len(customer_pks) == 1:
+        # One customer (a request): both reads in one round trip, without a server-side cursor.
+        rows, holding_rows = _one_customer_events(interactions, holdings)
+    else:
+        rows = list(
+            interactions.values_list("customer_id", "product_id", "event", "timestamp").iterator(chunk_size=20_000)
+        )
+        holding_rows = holdings.values_list("customer_id", "product_id", "opened_on").iterator(chunk_size=20_000)
     customers = [r[0] for r in rows]
     products = [r[1] for r in rows]
     events = [code[r[2]] for r in rows]
     times = [r[3].timestamp() for r in rows]
     bought = {(c, p) for c, p, e in zip(customers, products, events, strict=True) if e == PURCHASE}
-    for c, p, opened in holdings.values_list("customer_id", "product_id", "opened_on").iterator(chunk_size=20_000):
+    for c, p, opened in holding_rows:
         if (c, p) not in bought:
             bought.add((c, p))
             customers.append(c)
@@ -228,6 +243,32 @@ def interaction_events(customer_pks: list[int] | None = None) -> tuple[np.ndarra
         np.asarray(events, dtype=np.int8),
         np.asarray(times, dtype=np.float64),
     )
+
+
+def _one_customer_events(interactions: QuerySet[Any], holdings: QuerySet[Any]) -> tuple[list[Any], list[Any]]:
+    """interaction_events' two reads as one UNION ALL: (customer, product, event, timestamp) rows and
+    (customer, product, opened_on) rows, each in the order its own query gives."""
+    columns = ("events_part", "events_customer", "events_product", "events_event", "events_at", "events_opened")
+    no_event = Value(None, CharField())
+    no_moment = Value(None, DateTimeField())
+    no_day = Value(None, DateField())
+    both = interactions.annotate(
+        events_part=Value(0), events_customer=F("customer_id"), events_product=F("product_id"),
+        events_event=F("event"), events_at=F("timestamp"), events_opened=no_day,
+    ).values_list(*columns).union(
+        holdings.annotate(
+            events_part=Value(1), events_customer=F("customer_id"), events_product=F("product_id"),
+            events_event=no_event, events_at=no_moment, events_opened=F("opened_on"),
+        ).values_list(*columns),
+        all=True,
+    )
+    rows, holding_rows = [], []
+    for part, customer, product, event, moment, opened in both:
+        if part == 0:
+            rows.append((customer, product, event, moment))
+        else:
+            holding_rows.append((customer, product, opened))
+    return rows, holding_rows
 
 
 # --- the whole bank ------------------------------------------------------------------------------------------

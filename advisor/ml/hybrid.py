@@ -265,15 +265,27 @@ class HybridRecommender:
     def generator_scores(self, batch: CustomerBatch) -> dict[str, np.ndarray]:
         return {name: g.score_batch(batch) for name, g in self.generators.items()}
 
-    def features(self, batch: CustomerBatch, scores: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    def features(
+        self,
+        batch: CustomerBatch,
+        scores: dict[str, np.ndarray] | None = None,
+        ranks: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """(customers × products, features), customer-major."""
         if self.layout is None:
             raise RuntimeError("the recommender is not trained")
         scores = scores if scores is not None else self.generator_scores(batch)
-        return pair_features(self.layout, scores=scores, batch=batch, product_features=self.product_features)
+        return pair_features(
+            self.layout, scores=scores, batch=batch, product_features=self.product_features, ranks=ranks
+        )
 
     def score_batch(
-        self, batch: CustomerBatch, *, pool: int | None = None, scores: dict[str, np.ndarray] | None = None
+        self,
+        batch: CustomerBatch,
+        *,
+        pool: int | None = None,
+        scores: dict[str, np.ndarray] | None = None,
+        ranks: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """(customers × products) ranker scores; higher is better. Nothing is excluded here.
 
@@ -281,68 +293,85 @@ class HybridRecommender:
         every generator's top `pool` products and those shown or dismissed -- and every other product gets a
         score below the pool's lowest, ordered by its mean percentile rank across generators. That keeps one
         customer × 5,000 products within a few milliseconds; scores are comparable within one call only.
+        `ranks`: each generator's `percentile_ranks` of `scores`, when the caller already has them.
         """
         if self.ranker is None or self.layout is None:
             raise RuntimeError("the recommender is not trained")
         n_p = len(self.product_ids)
         if pool is not None and pool < n_p:
-            return self._score_pooled(batch, pool, scores or self.generator_scores(batch))
+            scores = scores or self.generator_scores(batch)
+            return self._score_pooled(batch, pool, scores, ranks or generator_ranks(scores))
         per_chunk = max(1, self.config.chunk_pairs // max(1, n_p))
         out = np.empty((len(batch), n_p), dtype=np.float32)
         for start in range(0, len(batch), per_chunk):
             rows = np.arange(start, min(len(batch), start + per_chunk))
-            part = batch.take(rows)
+            part = batch.take(rows) if len(rows) < len(batch) else batch
             given = None if scores is None else {name: values[rows] for name, values in scores.items()}
-            out[rows] = self.ranker.predict(self.features(part, given)).reshape(len(part), n_p)
+            given_ranks = None if ranks is None else {name: values[rows] for name, values in ranks.items()}
+            out[rows] = self.ranker.predict(self.features(part, given, given_ranks)).reshape(len(part), n_p)
         return out
 
-    def _score_pooled(self, batch: CustomerBatch, pool: int, scores: dict[str, np.ndarray]) -> np.ndarray:
+    def _score_pooled(
+        self, batch: CustomerBatch, pool: int, scores: dict[str, np.ndarray], ranks: dict[str, np.ndarray]
+    ) -> np.ndarray:
         if self.ranker is None or self.layout is None:  # not an assert: it would vanish under python -O
             raise RuntimeError("the model is not fitted: fit() or load() it before scoring")
         n, n_p = len(batch), len(self.product_ids)
         wanted = np.zeros((n, n_p), dtype=bool)
         wanted[batch.shown.nonzero()] = True
         wanted[batch.dismissed.nonzero()] = True
-        ranks = np.zeros((n, n_p), dtype=np.float32)
-        for values in scores.values():
+        mean_rank = np.zeros((n, n_p), dtype=np.float32)
+        for name, values in scores.items():
             wanted[np.arange(n)[:, None], np.argpartition(-values, pool - 1, axis=1)[:, :pool]] = True
-            ranks += percentile_ranks(values)
+            mean_rank += ranks[name]
         rows, cols = np.nonzero(wanted)
         features = pair_features(
-            self.layout, scores=scores, batch=batch, product_features=self.product_features, rows=rows, cols=cols
+            self.layout, scores=scores, batch=batch, product_features=self.product_features, rows=rows, cols=cols,
+            ranks=ranks,
         )
         ranked = self.ranker.predict(features)
         floor = np.full(n, np.inf, dtype=np.float32)
         np.minimum.at(floor, rows, ranked)
-        out = (floor[:, None] - 2.0 + ranks / max(1, len(scores))).astype(np.float32)
+        out = (floor[:, None] - 2.0 + mean_rank / max(1, len(scores))).astype(np.float32)
         out[rows, cols] = ranked
         return out
 
     def explain(
-        self, batch: CustomerBatch, row: int, columns: list[int], *, scores: dict[str, np.ndarray] | None = None
+        self,
+        batch: CustomerBatch,
+        row: int,
+        columns: list[int],
+        *,
+        scores: dict[str, np.ndarray] | None = None,
+        ranks: dict[str, np.ndarray] | None = None,
     ) -> list[Explanation]:
         """Contributions and drivers of products `columns` for customer `row` of the batch (`scores`: the
-        batch's generator scores, when the caller already has them)."""
+        batch's generator scores, and `ranks` their percentile ranks, when the caller already has them).
+        Several products in one call share the pair features and one call into LightGBM."""
         if self.ranker is None or self.layout is None:
             raise RuntimeError("the recommender is not trained")
-        scores = scores if scores is not None else self.generator_scores(batch.take(np.array([row])))
+        one = batch if len(batch) == 1 else batch.take(np.array([row]))
+        scores = scores if scores is not None else self.generator_scores(one)
         if len(batch) > 1 and next(iter(scores.values())).shape[0] == len(batch):
             scores = {name: values[[row]] for name, values in scores.items()}
+            ranks = None if ranks is None else {name: values[[row]] for name, values in ranks.items()}
         cols = np.asarray(columns, dtype=np.int64)
         features = pair_features(
-            self.layout, scores=scores, batch=batch.take(np.array([row])), product_features=self.product_features,
-            rows=np.zeros(len(cols), dtype=np.int64), cols=cols,
+            self.layout, scores=scores, batch=one, product_features=self.product_features,
+            rows=np.zeros(len(cols), dtype=np.int64), cols=cols, ranks=ranks,
         )
         contrib = self.ranker.contributions(features)
         names = self.layout.names + ["bias"]
         out = []
         for k, column in enumerate(columns):
             by_driver = drivers(contrib[k], self.layout)
+            values = contrib[k].tolist()  # Python floats: round() runs several times faster on them
+            used = np.flatnonzero(contrib[k]).tolist()  # features the trees never split on contribute 0
             out.append(
                 Explanation(
                     product=self.product_ids[column],
                     score=float(contrib[k].sum()),
-                    contributions={n: round(float(v), 6) for n, v in zip(names, contrib[k], strict=True) if v},
+                    contributions={names[j]: round(values[j], 6) for j in used},
                     drivers={d: round(v, 6) for d, v in by_driver.items()},
                     top_driver=next(iter(by_driver)),
                 )
@@ -424,6 +453,12 @@ class HybridRecommender:
             info=meta["info"],
             **encoders,
         )
+
+
+def generator_ranks(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each generator's percentile ranks (`advisor.ml.ranker.percentile_ranks`): computed once per scoring and
+    shared by the pool, the pair features and the explanations."""
+    return {name: percentile_ranks(values) for name, values in scores.items()}
 
 
 def tqdm_progress(*, enabled: bool = True) -> Progress:

@@ -18,6 +18,7 @@ each pair's score exactly into per-feature contributions plus a bias; `drivers()
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,8 @@ class FeatureLayout:
     customer: tuple[str, ...]
     product: tuple[str, ...]
 
-    @property
+    # Cached: explaining a recommendation walks these for every product shown (the layout is immutable).
+    @cached_property
     def names(self) -> list[str]:
         return (
             [f"score:{g}" for g in self.generators]
@@ -57,7 +59,7 @@ class FeatureLayout:
             + [f"context:{n}" for n in CONTEXT_FEATURES]
         )
 
-    @property
+    @cached_property
     def drivers(self) -> list[str]:
         """The driver of each feature, aligned with `names`."""
         out = []
@@ -71,6 +73,13 @@ class FeatureLayout:
                 out.append(name)
         return out
 
+    @cached_property
+    def driver_index(self) -> tuple[list[str], np.ndarray]:
+        """(the distinct drivers in order of first appearance, each feature's position in that list)."""
+        distinct = list(dict.fromkeys(self.drivers))
+        position = {driver: i for i, driver in enumerate(distinct)}
+        return distinct, np.array([position[driver] for driver in self.drivers], dtype=np.intp)
+
     def to_json(self) -> dict[str, list[str]]:
         return {"generators": list(self.generators), "customer": list(self.customer), "product": list(self.product)}
 
@@ -79,13 +88,35 @@ class FeatureLayout:
         return cls(tuple(raw["generators"]), tuple(raw["customer"]), tuple(raw["product"]))
 
 
+def stable_order(values: np.ndarray) -> np.ndarray:
+    """`np.argsort(values, axis=1, kind="stable")`, faster for float32 rows: one (SIMD) sort of 64-bit keys.
+
+    Each float32 is mapped to an unsigned key with the same order (sign bit flipped for positives, every bit for
+    negatives) and its column index is put in the low 32 bits, so all keys differ and a plain (SIMD) sort of the
+    keys is the stable order. -0.0 is made +0.0 first, as argsort treats them as equal; rows with NaN, and other
+    dtypes, take argsort itself.
+    """
+    values = np.asarray(values)
+    if values.dtype != np.float32 or values.ndim != 2 or values.shape[1] >= 1 << 32 or np.isnan(values).any():
+        return np.argsort(values, axis=1, kind="stable")
+    bits = (values + np.float32(0.0)).view(np.uint32).astype(np.uint64)
+    keys = np.where(bits >> np.uint64(31), bits ^ np.uint64(0xFFFFFFFF), bits | np.uint64(0x80000000))
+    keys = (keys << np.uint64(32)) | np.arange(values.shape[1], dtype=np.uint64)[None, :]
+    return (np.sort(keys, axis=1) & np.uint64(0xFFFFFFFF)).astype(np.intp)
+
+
 def percentile_ranks(scores: np.ndarray) -> np.ndarray:
-    """Per row, each value's rank as a fraction in (0, 1], the best being 1 (ties share the lower rank)."""
+    """Per row, each value's rank as a fraction in (0, 1], the best being 1 (ties: by position, the earlier
+    one lower)."""
     n, p = scores.shape
-    order = np.argsort(scores, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, p + 1)[None, :].repeat(n, axis=0), axis=1)
-    return (ranks / max(p, 1)).astype(np.float32)
+    order = stable_order(scores)
+    fractions = (np.arange(1, p + 1) / max(p, 1)).astype(np.float32)
+    ranks = np.empty((n, p), dtype=np.float32)
+    if n == 1:
+        ranks[0, order[0]] = fractions
+    else:
+        np.put_along_axis(ranks, order, np.broadcast_to(fractions, (n, p)), axis=1)
+    return ranks
 
 
 def _pairs_of(matrix: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -100,9 +131,11 @@ def pair_features(
     product_features: np.ndarray,
     rows: np.ndarray | None = None,
     cols: np.ndarray | None = None,
+    ranks: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """(pairs × features) float32 for the pairs (rows[i] of the batch, product cols[i]); all of the batch's
-    customers × all products, customer-major, when rows and cols are None."""
+    customers × all products, customer-major, when rows and cols are None. `ranks`: each generator's
+    `percentile_ranks(scores[name])`, when the caller already has them (they cost a sort of the catalogue)."""
     n, p = len(batch), product_features.shape[0]
     if rows is None or cols is None:
         rows, cols = np.repeat(np.arange(n), p), np.tile(np.arange(p), n)
@@ -112,7 +145,7 @@ def pair_features(
         out[:, column] = scores[name][rows, cols]
         column += 1
     for name in layout.generators:
-        out[:, column] = percentile_ranks(scores[name])[rows, cols]
+        out[:, column] = (ranks[name] if ranks is not None else percentile_ranks(scores[name]))[rows, cols]
         column += 1
     width = len(layout.customer)
     out[:, column : column + width] = batch.features[rows]
@@ -208,11 +241,14 @@ def _safe_names(names: list[str]) -> list[str]:
 
 def drivers(contributions: np.ndarray, layout: FeatureLayout) -> dict[str, float]:
     """One pair's contributions summed per driver, largest first (the bias is left out: it is the same for
-    every pair and explains nothing)."""
-    totals: dict[str, float] = {}
-    for driver, value in zip(layout.drivers, contributions[: len(layout.names)], strict=True):
-        totals[driver] = totals.get(driver, 0.0) + float(value)
-    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+    every pair and explains nothing). Ties keep the drivers' order in the layout.
+
+    np.bincount adds each driver's contributions in feature order, in float64, from 0.0: the very additions a
+    Python loop would make, so the totals are the same to the last bit."""
+    distinct, position = layout.driver_index
+    values = np.asarray(contributions, dtype=np.float64)[: len(position)]
+    totals = np.bincount(position, weights=values, minlength=len(distinct)).tolist()
+    return dict(sorted(zip(distinct, totals, strict=True), key=lambda kv: -kv[1]))
 
 
 def top_driver(contributions: np.ndarray, layout: FeatureLayout) -> str:

@@ -6,19 +6,25 @@
     scored.model_version          # the bank.ModelVersion that produced the scores: record it
     scored.scores                 # float32, aligned with catalogue_ids (default: every active product, by pk)
     scored.product_ids            # the catalogue_ids, as an array of Product pks
-    scored.product_vectors        # unit vectors per product (MiniLM embeddings, else features), for MMR
+    scored.vectors_at(positions)  # unit vectors of some products (MiniLM embeddings, else features), for MMR
+    scored.product_vectors        # the same for every product (a catalogue-sized copy: prefer vectors_at)
     scored.liked_product_ids      # what the customer already clicked or bought
+    scored.dismissed_since(moment)  # what they dismissed since then (from the same read of their history)
     scored.context                # JSON-able facts of this scoring (history size, segment, recency, pool)
     scored.signals                # {generator: its own scores}, e.g. for staff views
     scored.ranked(limit=10, exclude={...})   # product pks, best first
     driver, drivers = scored.explain(i)      # position i: the top driver and {driver: contribution, "bias": b}
                                              # (contributions plus bias add up to the score, to 0.001 each)
     scored.explanation(i)                    # the full Explanation (per-feature contributions too)
+    scored.explanations([i, j, ...])         # several at once: one call into the ranker (what a list shows)
 
 Guarantees:
 - The model is loaded lazily, once per process (django-q2 forks workers: never at import), and reloaded when
-  another version becomes active (one indexed query per call notices it) or, at most once a minute, when the
-  catalogue changed (new products get cold-start scores from their features; inactive ones drop out).
+  another version becomes active (one indexed query per call notices it) or when the catalogue changed (new
+  products get cold-start scores from their features; inactive ones drop out): at once when the caller passes
+  the catalogue stamp it read (`catalogue_stamp`, as the recommendation service does), else at most a minute
+  later. Everything per model and catalogue (product vectors, the column of each catalogue id) is computed at
+  load; a request does no per-product Python work.
   A version whose files no longer match their sha256 is never loaded (score_customer logs it, returns None).
 - Scores use the customer's *current* interactions and active holdings (ALS and item kNN fold the history in),
   so a click counts on the next call, without retraining.
@@ -38,7 +44,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -46,13 +53,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max
 from django.utils import timezone
 
 from advisor.ml.candidates import CustomerBatch, customer_batch
-from advisor.ml.data import DEFAULT_WEIGHTS, InteractionLog, segment_codes
+from advisor.ml.data import DEFAULT_WEIGHTS, DISMISS, InteractionLog, segment_codes
 from advisor.ml.dataset import customer_rows, interaction_events, product_rows, tags_of
 from advisor.ml.hybrid import Explanation, HybridRecommender
+from advisor.ml.hybrid import generator_ranks as generator_ranks_of
+from advisor.suitability import catalogue_stamp
 from bank.models import ModelVersion
 from bank.registry import active_version, verify
 from customers.models import Customer
@@ -78,25 +86,43 @@ class LoadedRecommender:
     vectors: np.ndarray  # unit product vectors per model column (embeddings, else features)
     catalogue: tuple[int, datetime | None]
     checked_at: float = field(default_factory=time.monotonic)
+    # The columns of the last read-only catalogue asked about (the suitability rules' cached `ids`): requests
+    # ask about the same array again and again.
+    _last_columns: tuple[np.ndarray, np.ndarray] | None = None
 
     @cached_property
     def column_of(self) -> dict[int, int]:
         return {int(pk): j for j, pk in enumerate(self.product_ids)}
+
+    @cached_property
+    def _by_pk(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.product_ids, kind="stable")
+        return self.product_ids[order].astype(np.int64), order.astype(np.int64)
+
+    def columns_of(self, ids: np.ndarray) -> np.ndarray:
+        """The model column of each Product pk in `ids`, -1 where the model has none (a binary search each)."""
+        last = self._last_columns
+        if last is not None and last[0] is ids:
+            return last[1]
+        keys, order = self._by_pk
+        if keys.size == 0:
+            return np.full(len(ids), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, ids), keys.size - 1)
+        columns = np.where(keys[at] == ids, order[at], -1).astype(np.int64)
+        if not ids.flags.writeable:
+            columns.flags.writeable = False
+            self._last_columns = (ids, columns)
+        return columns
 
 
 _lock = threading.Lock()
 _loaded: LoadedRecommender | None = None
 
 
-def _catalogue_stamp() -> tuple[int, datetime | None]:
-    row = Product.objects.aggregate(n=Count("pk"), changed=Max("updated_at"))
-    return int(row["n"]), row["changed"]
-
-
 def _load(version: ModelVersion) -> LoadedRecommender:
     if not verify(version):
         raise RecommenderUnavailable(f"{version.label}: artifact missing or sha256 mismatch; not loading it")
-    stamp = _catalogue_stamp()
+    stamp = catalogue_stamp()
     model = HybridRecommender.load(Path(version.artifact_path))
     products = list(Product.objects.filter(is_active=True).order_by("pk"))
     if not products:
@@ -117,17 +143,23 @@ def _load(version: ModelVersion) -> LoadedRecommender:
     )
 
 
-def active_recommender() -> LoadedRecommender:
-    """The active version, loaded (cached per process). Raises RecommenderUnavailable."""
+def active_recommender(*, catalogue_stamp: tuple[int, datetime | None] | None = None) -> LoadedRecommender:
+    """The active version, loaded (cached per process). Raises RecommenderUnavailable.
+
+    `catalogue_stamp`: the catalogue's (product count, latest updated_at) as the caller just read it; a model
+    loaded over another catalogue is reloaded now (without it, the catalogue is checked once a minute)."""
     global _loaded
     version = active_version(MODEL_NAME)
     if version is None:
         raise RecommenderUnavailable(f"no active {MODEL_NAME} version: run `manage.py train_recommender`")
     cached = _loaded
     if cached is not None and cached.version.pk == version.pk:
-        if time.monotonic() - cached.checked_at < CATALOGUE_CHECK_SECONDS:
+        if catalogue_stamp is not None:
+            if catalogue_stamp == cached.catalogue:
+                return cached
+        elif time.monotonic() - cached.checked_at < CATALOGUE_CHECK_SECONDS:
             return cached
-        if _catalogue_stamp() == cached.catalogue:
+        elif catalogue_stamp() == cached.catalogue:
             cached.checked_at = time.monotonic()
             return cached
     with _lock:
@@ -139,7 +171,7 @@ def active_recommender() -> LoadedRecommender:
 def _refresh_catalogue(loaded: LoadedRecommender) -> LoadedRecommender:
     """Reload now if the catalogue changed since `loaded` (a caller asked for a product it lacks)."""
     global _loaded
-    if _catalogue_stamp() == loaded.catalogue:
+    if catalogue_stamp() == loaded.catalogue:
         return loaded
     with _lock:
         if _loaded is loaded:
@@ -159,14 +191,37 @@ class CustomerScores:
     model_version: ModelVersion
     product_ids: np.ndarray  # Product pks, in the caller's catalogue order
     scores: np.ndarray  # float32, aligned with product_ids
-    product_vectors: np.ndarray  # unit rows, aligned with product_ids (zeros where the model has none)
     liked_product_ids: list[int]
     context: dict[str, Any]
     _model: HybridRecommender
     _batch: CustomerBatch
     _generator_scores: dict[str, np.ndarray]
+    _generator_ranks: dict[str, np.ndarray]
     _columns: np.ndarray  # model column of each product_ids entry, -1 where the model has none
-    _explained: dict[int, Explanation] = field(default_factory=dict)
+    _vectors: np.ndarray  # the loaded model's unit product vectors, by model column
+    _events: tuple[np.ndarray, np.ndarray, np.ndarray]  # the customer's (product pk, event code, Unix seconds)
+    _explained: dict[int, Explanation | None] = field(default_factory=dict)
+
+    def dismissed_since(self, moment: datetime) -> list[int]:
+        """Product pks the customer dismissed at or after `moment`, from the history these scores were computed
+        from (no query). Exact to the microsecond: at today's Unix times float64 seconds keep every microsecond
+        distinct, and both sides are converted by datetime.timestamp()."""
+        products, events, times = self._events
+        return [int(pk) for pk in products[(events == DISMISS) & (times >= moment.timestamp())]]
+
+    def vectors_at(self, positions: np.ndarray | Sequence[int]) -> np.ndarray:
+        """Unit vectors of the products at these positions of product_ids (zeros where the model has none)."""
+        columns = self._columns[np.asarray(positions, dtype=np.int64)]
+        out = np.zeros((len(columns), self._vectors.shape[1]), np.float32)
+        known = columns >= 0
+        out[known] = self._vectors[columns[known]]
+        return out
+
+    @cached_property
+    def product_vectors(self) -> np.ndarray:
+        """Unit rows aligned with product_ids (zeros where the model has none): a copy of catalogue × 384 floats,
+        so built only when asked for; `vectors_at` gives a few."""
+        return self.vectors_at(np.arange(len(self._columns)))
 
     def ranked(self, *, limit: int | None = None, exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
         """Product pks, best first (ties: catalogue order), leaving out `exclude`."""
@@ -189,12 +244,21 @@ class CustomerScores:
         """The full explanation of the product at position `index` (None: a product the model cannot score).
 
         Cached: asking twice costs nothing."""
-        column = int(self._columns[index])
-        if column < 0:
-            return None
-        if index not in self._explained:
-            self._explained[index] = self._model.explain(self._batch, 0, [column], scores=self._generator_scores)[0]
-        return self._explained[index]
+        return self.explanations([index])[0]
+
+    def explanations(self, indices: Sequence[int]) -> list[Explanation | None]:
+        """`explanation(i)` for each position, those not explained yet in one call into the ranker."""
+        wanted = [int(i) for i in dict.fromkeys(int(i) for i in indices) if int(i) not in self._explained]
+        unknown = [i for i in wanted if self._columns[i] < 0]
+        self._explained.update(dict.fromkeys(unknown))
+        known = [i for i in wanted if self._columns[i] >= 0]
+        if known:
+            found = self._model.explain(
+                self._batch, 0, [int(self._columns[i]) for i in known], scores=self._generator_scores,
+                ranks=self._generator_ranks,
+            )
+            self._explained.update(zip(known, found, strict=True))
+        return [self._explained[int(i)] for i in indices]
 
     def explain(self, index: int) -> tuple[str, dict[str, float]]:
         """(top driver, {driver: contribution} for drivers that moved the score by at least 0.001, plus "bias")
@@ -206,10 +270,16 @@ class CustomerScores:
         return explanation.top_driver, {**shown, "bias": explanation.contributions.get("bias", 0.0)}
 
 
-def _customer_state(customer: Customer | int, loaded: LoadedRecommender, moment: float) -> CustomerBatch:
+def _customer_state(
+    customer: Customer | int, loaded: LoadedRecommender, moment: float
+) -> tuple[CustomerBatch, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The customer's batch as of `moment`, and their events as read (product pks, event codes, Unix seconds)."""
     model = loaded.model
     customer_id = customer if isinstance(customer, int) else customer.pk
-    rows = customer_rows([customer_id], embeddings="content_embedding" in model.generators)
+    rows = customer_rows(
+        [customer_id], embeddings="content_embedding" in model.generators,
+        loaded=() if isinstance(customer, int) else [customer],
+    )
     encoder = model.customer_encoder
     features = (
         encoder.transform(numeric=rows.numeric, categorical=rows.categorical, n=1)
@@ -232,45 +302,54 @@ def _customer_state(customer: Customer | int, loaded: LoadedRecommender, moment:
         timestamp=times[known],
         source=f"customer {customer_id}",
     )
-    return customer_batch(
+    batch = customer_batch(
         log, np.zeros(1, dtype=np.int64), features=features, segments=segments,
         embeddings=rows.embeddings if "content_embedding" in model.generators else None,
         now=np.array([moment]),
     )
+    return batch, (products, events, times)
 
 
 def score_customer(
-    *, customer: Customer | int, catalogue_ids: Sequence[int] | np.ndarray | None = None, now: datetime | None = None
+    *,
+    customer: Customer | int,
+    catalogue_ids: Sequence[int] | np.ndarray | None = None,
+    now: datetime | None = None,
+    catalogue_stamp: tuple[int, datetime | None] | None = None,
 ) -> CustomerScores | None:
     """Scores for one customer (a Customer or its pk) over `catalogue_ids` (Product pks; default every active
     product), from their current history. None when no verified recommender is active (the caller falls back).
     A customer with no history, no profile snapshot or no row at all gets cold-start scores (segment
-    popularity, features, content). Five small queries; a few milliseconds of compute for 5,000 products."""
+    popularity, features, content). `catalogue_stamp`: the catalogue's (count, latest updated_at) as the caller
+    just read it (`advisor.suitability.catalogue_rules().stamp`), which spares a query and reloads a model that
+    is behind the catalogue at once. Four small queries; a few milliseconds of compute for 5,000 products."""
     try:
-        loaded = active_recommender()
+        loaded = active_recommender(catalogue_stamp=catalogue_stamp)
     except RecommenderUnavailable as exc:
         logger.warning("recommender unavailable: %s", exc)
         return None
     ids = loaded.product_ids if catalogue_ids is None else np.asarray(catalogue_ids, dtype=np.int64)
-    if any(int(pk) not in loaded.column_of for pk in ids):
-        loaded = _refresh_catalogue(loaded)
-    model = loaded.model
-    batch = _customer_state(customer, loaded, (now or timezone.now()).timestamp())
-    generator_scores = model.generator_scores(batch)
-    pool = POOL if len(loaded.product_ids) > FULL_SCORING_UP_TO else None
-    model_scores = model.score_batch(batch, pool=pool, scores=generator_scores)[0]
-    columns = np.array([loaded.column_of.get(int(pk), -1) for pk in ids], dtype=np.int64)
+    columns = loaded.columns_of(ids)
     known = columns >= 0
+    # An id the model lacks is an inactive product or one added since the load; only a fresh stamp tells which.
+    if not known.all() and (catalogue_stamp is None or catalogue_stamp != loaded.catalogue):
+        loaded = _refresh_catalogue(loaded)
+        columns = loaded.columns_of(ids)
+        known = columns >= 0
+    model = loaded.model
+    batch, events = _customer_state(customer, loaded, (now or timezone.now()).timestamp())
+    pool = POOL if len(loaded.product_ids) > FULL_SCORING_UP_TO else None
+    with one_blas_thread():
+        generator_scores = model.generator_scores(batch)
+        generator_ranks = generator_ranks_of(generator_scores)
+        model_scores = model.score_batch(batch, pool=pool, scores=generator_scores, ranks=generator_ranks)[0]
     scores = np.full(len(ids), (model_scores.min() - 1.0) if known.any() else 0.0, dtype=np.float32)
     scores[known] = model_scores[columns[known]]
-    vectors = np.zeros((len(ids), loaded.vectors.shape[1]), np.float32)
-    vectors[known] = loaded.vectors[columns[known]]
     history = batch.history
     return CustomerScores(
         model_version=loaded.version,
         product_ids=ids,
         scores=scores,
-        product_vectors=vectors,
         liked_product_ids=sorted(int(loaded.product_ids[j]) for j in history.indices),
         context={
             "model": loaded.version.label,
@@ -283,8 +362,30 @@ def score_customer(
         _model=model,
         _batch=batch,
         _generator_scores=generator_scores,
+        _generator_ranks=generator_ranks,
         _columns=columns,
+        _vectors=loaded.vectors,
+        _events=events,
     )
+
+
+_blas: Any = None  # a threadpoolctl.ThreadpoolController, made on first use (it inspects the loaded libraries)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block with one BLAS thread. Scoring one customer multiplies a vector by catalogue-sized matrices
+    (a few MB): a second thread halves nothing and, on cores busy with other requests, waits for one -- measured
+    on the 2 shared cores at 50,000 products, ALS's product took 15 ms with two threads and 1.1 ms with one
+    (identical results: OpenBLAS splits the output, not the sums). The limit is process-wide while the block
+    runs; a web process can rather start with OPENBLAS_NUM_THREADS=1."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    with _blas.limit(limits=1, user_api="blas"):
+        yield
 
 
 def _finite_or_none(value: float) -> float | None:

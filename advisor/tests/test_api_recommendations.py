@@ -2,8 +2,10 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from advisor.api.serializers import RecommendationSetOut
 from advisor.models import BlockedCandidate, RecommendationSet
 from bank.models import ModelVersion
 from bank.roles import RELATIONSHIP_MANAGER
@@ -13,6 +15,12 @@ from customers.tests.factories import PartnerConsentFactory, PartnerFactory, Use
 from products.models import Product
 
 pytestmark = [pytest.mark.django_db, pytest.mark.model]
+# A recommendation answer: session, user, rate limit, the customer; catalogue stamp, suitability facts, active
+# model, profile, history (dismissals included), products, spending mix; the set, its items and blocked candidates
+# inside a savepoint. A regression guard: it was 24 before facts and history were read in one query each and the
+# stored items were handed over instead of read back. A need in words adds the products matching it and its
+# read-back.
+MAX_QUERIES = 16
 
 
 def url(customer, endpoint: str = "") -> str:
@@ -63,6 +71,25 @@ def test_the_owner_gets_ranked_items_with_product_reasons_and_model_version(owne
     assert set(first["reasons"]) == {"en", "zh"} and first["reasons"]["en"] and first["reasons"]["zh"]
     assert Product.objects.filter(code=first["product"]["code"]).exists()
     assert RecommendationSet.objects.get(public_id=body["id"]).customer == owner
+
+
+@pytest.mark.parametrize("params", [{"k": 10}, {"k": 5, "q": "一年期 低风险 理财"}])
+def test_the_answer_is_the_stored_set_as_read_back_in_a_bounded_number_of_queries(
+    owner, params, django_assert_max_num_queries
+):
+    client = logged_in(owner.user)
+    client.get(url(owner), {"k": 1})  # the model and the catalogue rules load once per process
+
+    with django_assert_max_num_queries(MAX_QUERIES + (2 if "q" in params else 0)):
+        response = client.get(url(owner), params)
+
+    stored = (
+        RecommendationSet.objects.select_related("model_version").prefetch_related("items__product")
+        .get(public_id=response.json()["id"])
+    )
+    assert response.status_code == 200
+    assert response.content == JSONRenderer().render(RecommendationSetOut(stored).data)
+    assert len(response.json()["items"]) == (10 if "q" not in params else 3)  # three products meet the need
 
 
 def test_a_need_in_words_is_shown_back(owner):

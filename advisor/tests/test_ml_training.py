@@ -14,6 +14,7 @@ from advisor.ml import scoring
 from advisor.ml.dataset import load_from_database
 from advisor.ml.hybrid import HybridConfig
 from advisor.ml.training import train_recommender
+from advisor.suitability import catalogue_rules
 from bank.models import ModelVersion
 from bank.registry import verify
 from customers.models import LifeStage
@@ -176,6 +177,25 @@ def test_a_product_launched_after_training_is_scored_from_its_features(bank):
     assert scored.context["unscored_products"] == 0
     assert np.isfinite(scored.scores).all()
     assert scored.explanation(6) is not None
+
+
+def test_a_fresh_catalogue_stamp_reloads_the_model_over_a_grown_catalogue_at_once(bank, django_assert_num_queries):
+    train_recommender(config=FAST, evaluate_first=False)
+    customer = bank["customers"][0]
+    rules = catalogue_rules()
+    scoring.score_customer(customer=customer, catalogue_ids=rules.ids, catalogue_stamp=rules.stamp)
+
+    # With the stamp the caller read, scoring asks only for the active version, the profile and the history.
+    with django_assert_num_queries(3):
+        scoring.score_customer(customer=customer, catalogue_ids=rules.ids, catalogue_stamp=rules.stamp)
+    launched = ProductFactory(type=ProductType.CREDIT_CARD, risk_level=2, tags=["card", "student"])
+    grown = catalogue_rules()
+    scored = scoring.score_customer(customer=customer, catalogue_ids=grown.ids, catalogue_stamp=grown.stamp)
+
+    assert grown.stamp != rules.stamp
+    assert launched.pk in scored.product_ids.tolist()
+    assert scored.context["unscored_products"] == 0
+    assert scoring.active_recommender(catalogue_stamp=grown.stamp).catalogue == grown.stamp
 
 
 def test_no_active_version_or_a_tampered_artifact_means_no_scores(bank):

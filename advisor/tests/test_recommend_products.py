@@ -1,9 +1,11 @@
 """recommend_products and record_feedback on a seeded bank with a trained recommender."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from advisor import services
 from advisor.ml import scoring
@@ -227,3 +229,73 @@ def test_amount_in_needs_keeps_products_whose_minimum_is_within_it(trained_bank)
 
     assert Decimal(result.needs["amount"]) == Decimal("50000")
     assert all(i.product.min_amount <= Decimal("50000") for i in result.items.select_related("product"))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_best_candidates_are_exactly_what_sorting_everything_gives(seed):
+    rng = np.random.default_rng(seed)
+    scores = (rng.integers(0, 40, 3000) / 7).astype(np.float32)  # many ties
+    scores[rng.random(3000) < 0.1] = -0.0
+    positions = np.flatnonzero(rng.random(3000) < 0.6)
+
+    for n in (1, 10, 40, positions.size - 1, positions.size, positions.size + 5):
+        expected = positions[np.argsort(-scores[positions], kind="stable")][:n]
+        assert np.array_equal(services._best(positions, scores, n), expected)
+
+
+def test_the_returned_set_carries_its_stored_items_and_showing_them_costs_no_query(
+    trained_bank, django_assert_num_queries
+):
+    result = services.recommend_products(customer=trained_bank.customer, k=5, channel=Channel.API)
+
+    with django_assert_num_queries(0):
+        shown = [(i.rank, i.product.code, i.score, i.driver, i.reasons_en, i.contributions) for i in result.items.all()]
+    stored = [
+        (i.rank, i.product.code, i.score, i.driver, i.reasons_en, i.contributions)
+        for i in Recommendation.objects.filter(recommendation_set=result).select_related("product").order_by("rank")
+    ]
+    assert shown == stored
+    assert len(shown) == 5
+
+
+def test_explaining_a_list_at_once_gives_what_explaining_each_product_gives(trained_bank):
+    customer, rules = trained_bank.customer, catalogue_rules()
+    together = scoring.score_customer(customer=customer, catalogue_ids=rules.ids)
+    one_by_one = scoring.score_customer(customer=customer, catalogue_ids=rules.ids)
+    top = [int(i) for i in np.argsort(-together.scores, kind="stable")[:10]]
+
+    assert together.explanations(top) == [one_by_one.explanation(i) for i in top]
+    assert np.array_equal(together.vectors_at(top), one_by_one.product_vectors[top])
+    assert np.array_equal(together.scores, one_by_one.scores)
+
+
+def test_a_product_withdrawn_from_sale_leaves_the_list_at_once(trained_bank):
+    customer = trained_bank.customer
+    first = services.recommend_products(customer=customer, k=5, channel=Channel.API)
+    withdrawn = first.items.get(rank=1).product
+    rules_before = catalogue_rules()
+
+    withdrawn.is_active = False
+    withdrawn.save()
+    second = services.recommend_products(customer=customer, k=5, channel=Channel.API)
+
+    assert catalogue_rules() is not rules_before
+    assert withdrawn.pk not in {item.product_id for item in second.items.all()}
+    assert second.items.count() == 5
+
+
+def test_dismissals_are_read_with_the_history_and_exact_to_the_microsecond(trained_bank):
+    customer = trained_bank.customer
+    product = Product.objects.exclude(
+        pk__in=ProductInteraction.objects.filter(customer=customer).values("product_id")
+    ).order_by("pk").first()
+    moment = timezone.now() - timedelta(days=3)
+    ProductInteraction.objects.create(
+        customer=customer, product=product, event=InteractionEvent.DISMISS, timestamp=moment,
+        channel=InteractionChannel.APP,
+    )
+
+    scored = scoring.score_customer(customer=customer)
+
+    assert product.pk in scored.dismissed_since(moment)
+    assert product.pk not in scored.dismissed_since(moment + timedelta(microseconds=1))

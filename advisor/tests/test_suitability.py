@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from advisor.models import BlockReason
-from advisor.suitability import CatalogueRules, CustomerFacts, SuitabilityGate, catalogue_rules
+from advisor.suitability import CatalogueRules, CustomerFacts, SuitabilityGate, catalogue_rules, catalogue_stamp
 from customers.models import AccountType, Holding, KycStatus
 from customers.tests.factories import AccountFactory, CustomerFactory, HoldingFactory
 from products.models import ProductType
@@ -136,3 +136,37 @@ def test_catalogue_rules_are_rebuilt_when_a_product_changes(customer):
     rebuilt = catalogue_rules()
     assert rebuilt is not first
     assert rebuilt.risk_level[rebuilt.index[product.pk]] == 5
+
+
+def test_the_facts_of_many_customers_are_read_in_one_query(customer, django_assert_num_queries):
+    card = ProductFactory(code="CARD", type=ProductType.CREDIT_CARD)
+    fund = ProductFactory(code="FUND", type=ProductType.FUND)
+    other = CustomerFactory()
+    AccountFactory(customer=other, type=AccountType.SAVINGS, balance=Decimal("250.50"))
+    AccountFactory(customer=other, type=AccountType.SAVINGS, balance=Decimal("0.25"))
+    AccountFactory(customer=other, type=AccountType.CREDIT_CARD, credit_limit=Decimal("20000"), product=card)
+    HoldingFactory(customer=other, product=fund)
+
+    with django_assert_num_queries(1):
+        facts = CustomerFacts.of_many([customer, other], today=TODAY)
+
+    assert facts[customer.pk].liquid_assets == Decimal("15000.00")
+    assert facts[customer.pk].held_product_ids == frozenset()
+    assert facts[other.pk].liquid_assets == Decimal("250.75")
+    assert facts[other.pk].held_product_ids == {card.pk, fund.pk}
+
+
+def test_the_catalogue_stamp_changes_when_a_product_is_added_saved_or_removed():
+    product = ProductFactory()
+    added = catalogue_stamp()
+
+    product.min_age = 21
+    product.updated_at = timezone.now()
+    product.save()
+    saved = catalogue_stamp()
+    product.delete()
+
+    assert added[0] >= 1 and added[1] is not None
+    assert saved[0] == added[0] and saved[1] > added[1]
+    assert catalogue_stamp()[0] == added[0] - 1
+    assert catalogue_rules().stamp == catalogue_stamp()
