@@ -128,6 +128,9 @@ class Product(models.Model):
         ordering = ["type", "code"]
         indexes = [
             GinIndex(fields=["search_document"], name="product_search_gin"),
+            # The catalogue stamp (count, latest updated_at) is read on every recommendation: max() by this index
+            # is one index probe, not a scan of the whole table (24-60 ms at 50,000 products).
+            models.Index(fields=["updated_at"], name="product_updated_at"),
             HnswIndex(
                 name="product_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
                 opclasses=["vector_cosine_ops"],
