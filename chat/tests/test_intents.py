@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -19,6 +20,25 @@ def test_the_quick_model_reads_held_out_chinese_and_the_assistants_own_intents(q
     # Trained on 12 examples per intent and file (a tenth of the data); the full model is measured in the README.
     assert chinese.n == 435 and chinese.accuracy > 0.60
     assert actions.n == 100 and actions.accuracy > 0.85
+
+
+def test_one_message_is_read_as_in_a_batch_with_one_encoder_for_chinese(quick_intent_model, monkeypatch):
+    """A chat turn encodes its one message by the memoised query vectors, the two encoders side by side for
+    English and e5 alone for Chinese: the intents and probabilities are those of the batch path."""
+    from bank.embeddings import text_embedder
+    from chat.ml.intents import encode
+
+    texts = ["My card payment was declined at the supermarket", "How long does a transfer from abroad take?",
+             "我的卡丢了，怎么办", "转账多久到账"]
+    batch = quick_intent_model.probabilities(encode(texts))
+    one_by_one = np.vstack([quick_intent_model.probabilities(encode([text])) for text in texts])
+    assert np.allclose(one_by_one, batch, atol=1e-4)
+
+    calls = []
+    model = text_embedder()
+    monkeypatch.setattr(model, "embed_query", lambda text: calls.append(text) or np.zeros(384, np.float32))
+    encode(["信用卡年费是多少"])
+    assert calls == []  # MiniLM is not run for Chinese text: its head never reads MiniLM's columns
 
 
 def test_evaluate_intents_trains_on_a_file_and_writes_the_figures(tmp_path):

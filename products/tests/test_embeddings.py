@@ -53,6 +53,36 @@ def test_vectors_equal_sentence_transformers():
 
 
 @pytest.mark.model
+def test_query_vectors_are_memoised_read_only_and_equal_to_the_document_path():
+    from bank.embeddings import multilingual_embedder, text_embedder
+
+    text = "How do I top up my card abroad?"
+    for model in (text_embedder(), multilingual_embedder()):
+        first = model.embed_query(text)
+        again = model.embed_query(text)
+        assert again is first  # the second embedding of the same message costs nothing
+        assert not first.flags.writeable  # shared by every caller: nobody may change it
+        with pytest.raises(ValueError):
+            first[0] = 1.0
+    # MiniLM is symmetric: a memoised query vector is the document vector of the same text.
+    assert np.allclose(text_embedder().embed_query(text), embed_documents([text])[0], atol=1e-6)
+    assert np.allclose(multilingual_embedder().embed_query(text), multilingual_embedder().embed_queries([text])[0],
+                       atol=1e-6)
+
+
+def test_query_memo_keeps_the_most_recent_texts_only(monkeypatch):
+    from bank import embeddings
+
+    calls = []
+    memo = embeddings._QueryMemo(lambda text: calls.append(text) or np.ones(3, np.float32))
+    monkeypatch.setattr(embeddings, "QUERY_CACHE_SIZE", 2)
+    for text in ("a", "b", "a", "c", "b"):
+        memo(text)
+    # "a" was used again before "c" arrived, so "b" was the one dropped, and had to be embedded again.
+    assert calls == ["a", "b", "c", "b"]
+
+
+@pytest.mark.model
 def test_multilingual_query_and_passage_are_unit_vectors_and_match_across_languages():
     passages = embed_documents(
         ["境外消费免收外汇兑换手续费的信用卡", "一年期定期存款，保证利率"], multilingual=True
