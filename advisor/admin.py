@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from advisor.charts import ctr_chart
 from advisor.ml.scoring import MODEL_NAME
-from advisor.models import BlockedCandidate, BlockReason, Recommendation, RecommendationSet
+from advisor.models import BatchRecommendation, BlockedCandidate, BlockReason, Recommendation, RecommendationSet
 from advisor.selectors import engagement
 from bank.jobs import start_job
 from bank.models import Job
@@ -205,6 +205,22 @@ class BlockedCandidateAdmin(ReadOnlyAdmin):
         return ", ".join(str(BlockReason(code).label) for code in obj.reasons)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BlockedCandidate]:
+        return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
+
+
+@admin.register(BatchRecommendation)
+class BatchRecommendationAdmin(ReadOnlyAdmin):
+    """The latest batch run's lists (`manage.py score_recommendations`): read-only, replaced whole by each run."""
+
+    list_display = ["customer", "rank", "product", "score", "model_version", "computed_at"]
+    list_filter = ["model_version"]
+    search_fields = ["customer__external_ref", "product__code"]
+    list_select_related = ["customer", "product", "model_version"]
+    fields = ["customer", "rank", "product", "score", "model_version", "computed_at"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BatchRecommendation]:
         return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
 
 

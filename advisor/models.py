@@ -101,6 +101,39 @@ class BlockedCandidate(models.Model):
         return f"Blocked product #{self.product_id} for customer #{self.customer_id}: {', '.join(self.reasons)}"
 
 
+class BatchRecommendation(models.Model):
+    """One item of the batch run: a customer's rank-th suitable product, as the run scored it.
+
+    The table is rebuilt whole by each run (`advisor.batch`): loaded into a fresh table with binary COPY and
+    swapped in with one transaction, so a reader sees the previous run or the new one, never part of one.
+    No database foreign keys: validating tens of millions of references on every swap would cost more than
+    the load, and the rows are derived data, rewritten nightly; the ORM still cascades a deleted customer and
+    protects a recommended product or model version.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    rank = models.PositiveSmallIntegerField()
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    score = models.FloatField(help_text="The ranker's score (comparable within one customer's list only).")
+    model_version = models.ForeignKey(
+        "bank.ModelVersion", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    computed_at = models.DateTimeField(help_text="When the run scored the bank (the same for every row of a run).")
+
+    class Meta:
+        ordering = ["customer_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "rank"], name="batchrec_customer_rank_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} product #{self.product_id} for customer #{self.customer_id} (batch)"
+
+
 # The models of the advisor's sub-packages (product applications, personalised messages, the investment
 # advisor) live beside their code; importing them here registers them with the app.
 from advisor.applications.models import Application, ApplicationEvent  # noqa: E402,F401

@@ -50,6 +50,27 @@ def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10) ->
     return done
 
 
+def score_recommendations_task(job_id: int | None = None, *, k: int = 10, chunk: int | None = None) -> int:
+    """Batch-score every consenting customer's top-k suitable products (`advisor.batch`); returns rows stored.
+
+    Followed as a bank Job. Safe to rerun: a run replaces the stored results whole, in one swap, and a failed
+    or killed run leaves the previous results in place; two runs never overlap (the second fails at once).
+    """
+    from advisor.batch import DEFAULT_CHUNK, score_recommendations
+    from advisor.ml.scoring import RecommenderUnavailable
+
+    def work(progress: Progress) -> dict[str, object]:
+        try:
+            run = score_recommendations(k=k, chunk=chunk or DEFAULT_CHUNK, progress=progress)
+        except RecommenderUnavailable as exc:
+            return {"rows": 0, "skipped": str(exc)}
+        return run.summary()
+
+    job = run_job(job_id, kind="Batch-score advisor.recommender", task="advisor.tasks.score_recommendations_task",
+                  work=work)
+    return int(job.result.get("rows", 0))
+
+
 def review_portfolios_task(job_id: int | None = None, customer_ids: list[int] | None = None) -> int:
     """The periodic portfolio review: value every investor's holdings and open, update or resolve their alerts
     (drift, drawdown, concentration, an expired risk profile). One transaction per customer; rerunning the same
