@@ -41,6 +41,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bank.settings")
 os.environ.setdefault("EMBEDDED_PG_DB", "bank_bench")
 # Its own artifact folder too: a benchmark's models never sit beside (or replace) the platform's.
 os.environ.setdefault("MODEL_ARTIFACT_DIR", str(ROOT / "var" / "bench" / "models"))
+# The threads a web worker runs its models with (gunicorn.conf.py sets the same for gunicorn's workers).
+for _name in ("ML_CPU_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 import django  # noqa: E402
 

@@ -191,7 +191,10 @@ def retrieve(question: str, *, intent: str | None = None, limit: int = 4) -> lis
     # with a passage, so the text leg counts half; the classifier's intent, when given, counts fully.
     fused = reciprocal_rank_fusion(rankings, weights=[1.0, 0.5, 1.0][: len(rankings)])
     order = sorted(fused, key=lambda pk: (-fused[pk], -similarity.get(pk, -1.0), pk))
-    passages = KnowledgePassage.objects.select_related("article").in_bulk(order[: _DEPTH])
+    # The hits' text and article, not their search columns (a 384-d vector parsed per row costs more than the
+    # rest of the read; nothing downstream of a hit reads it).
+    passages = KnowledgePassage.objects.select_related("article").defer("embedding", "search_document").in_bulk(
+        order[: _DEPTH])
     hits: list[PassageHit] = []
     seen: set[int] = set()
     for pk in order:
