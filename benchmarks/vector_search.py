@@ -599,7 +599,7 @@ def main_embed_store(args: argparse.Namespace, uri: str, conn: psycopg.Connectio
         if failed:
             raise failed[0]
         wall = time.perf_counter() - started_all
-        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # nosec B608  # our own table name
         if rows != len(texts):
             raise RuntimeError(f"{table}: {rows} rows written, {len(texts)} expected")
         return {"wall": wall, **busy}
