@@ -1,7 +1,7 @@
 """The scale-out path end to end: a real `manage.py qcluster` on the Redis broker runs a real task.
 
-The cluster is a separate process on pytest's test database (test_<EMBEDDED_PG_DB>, handed over as DATABASE_URL,
-the way a worker machine is configured), under a cluster name of its own so its Redis keys
+The cluster is a separate process on pytest's test database (tests/qcluster.py: test_<EMBEDDED_PG_DB>, handed over
+as DATABASE_URL, the way a worker machine is configured), under a cluster name of its own so its Redis keys
 (django_q:<name>:q) collide with nothing else on the server. The task is queued from this process through Redis
 while a request id is current; the test sees the task's result stored in the database, the work done (expired
 rate-limit counters deleted), the cluster's heartbeat, and the worker's JSON log line carrying the request id.
@@ -10,58 +10,16 @@ rate-limit counters deleted), the cluster's heartbeat, and the worker's JSON log
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-ROOT = Path(__file__).resolve().parent.parent
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+from tests.qcluster import REDIS_HOST, REDIS_PORT, REDIS_URL, redis_reachable, running_cluster, wait_for
 
 
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _test_database_url() -> str:
-    """DATABASE_URL of the database this test runs on (the embedded server's socket folder as the host)."""
-    connection.ensure_connection()
-    db = connection.settings_dict
-    assert db["NAME"].startswith("test_"), db["NAME"]
-    credentials = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = quote(db["HOST"] or "", safe="") + (f":{db['PORT']}" if db.get("PORT") else "")
-    return f"postgresql://{credentials}@{host}/{quote(db['NAME'], safe='')}"
-
-
-def _wait_for(predicate, *, cluster: subprocess.Popen, log: Path, what: str, seconds: float = 90):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        assert cluster.poll() is None, f"the cluster exited early:\n{log.read_text()[-3000:]}"
-        time.sleep(0.3)
-    raise AssertionError(f"{what} within {seconds} s; cluster log:\n{log.read_text()[-3000:]}")
-
-
-@pytest.mark.skipif(not _redis_reachable(), reason=f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}")
+@pytest.mark.skipif(not redis_reachable(), reason=f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_qcluster_on_the_redis_broker_runs_a_task_and_reports_its_heartbeat(tmp_path):
     import redis
@@ -79,48 +37,38 @@ def test_a_qcluster_on_the_redis_broker_runs_a_task_and_reports_its_heartbeat(tm
     RateLimitWindow.objects.create(key="ip:10.0.0.2:read", window_start=now - timedelta(hours=1), count=9)
     RateLimitWindow.objects.create(key="ip:10.0.0.3:read", window_start=now, count=1)
 
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "Q_BROKER_URL": REDIS_URL, "Q_CLUSTER_NAME": name,
-           "Q_WORKERS": "1", "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "bank.settings"}
-    env.pop("Q_SYNC", None)
     log = tmp_path / "qcluster.log"
     server = redis.Redis.from_url(REDIS_URL)
-    with log.open("w") as sink:
-        cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+    env = {"Q_BROKER_URL": REDIS_URL, "Q_CLUSTER_NAME": name, "Q_WORKERS": "1", "LOG_FORMAT": "json"}
     try:
-        # This process's django-q2 is configured for the ORM broker (it read settings at import): queue through
-        # a Redis broker of the same class the cluster uses, on the cluster's queue.
-        broker = RedisBroker(list_key=name)
-        broker.connection = server
-        request_id = uuid.uuid4().hex
-        set_guid(request_id)
-        try:
-            task_id = async_task("bank.tasks.purge_rate_limit_windows_task", broker=broker, cluster=name)
-        finally:
-            clear_guid()
+        with running_cluster(log, **env) as cluster:
+            # This process's django-q2 is configured for the ORM broker (it read settings at import): queue through
+            # a Redis broker of the same class the cluster uses, on the cluster's queue.
+            broker = RedisBroker(list_key=name)
+            broker.connection = server
+            request_id = uuid.uuid4().hex
+            set_guid(request_id)
+            try:
+                task_id = async_task("bank.tasks.purge_rate_limit_windows_task", broker=broker, cluster=name)
+            finally:
+                clear_guid()
 
-        task = _wait_for(lambda: Task.objects.filter(id=task_id).first(), cluster=cluster, log=log,
-                         what="the task's result was not stored")
-        assert (task.success, task.result, task.cluster, task.func) == (
-            True, 2, name, "bank.tasks.purge_rate_limit_windows_task")
-        assert list(RateLimitWindow.objects.values_list("key", flat=True)) == ["ip:10.0.0.3:read"]
+            task = wait_for(lambda: Task.objects.filter(id=task_id).first(), cluster=cluster, log=log,
+                            what="the task's result was not stored")
+            assert (task.success, task.result, task.cluster, task.func) == (
+                True, 2, name, "bank.tasks.purge_rate_limit_windows_task")
+            assert list(RateLimitWindow.objects.values_list("key", flat=True)) == ["ip:10.0.0.3:read"]
 
-        beat = _wait_for(lambda: ClusterHeartbeat.objects.filter(queue=name).first(), cluster=cluster, log=log,
-                         what="no heartbeat")
-        assert beat.workers == 1 and (timezone.now() - beat.beat_at).total_seconds() < 30
+            beat = wait_for(lambda: ClusterHeartbeat.objects.filter(queue=name).first(), cluster=cluster, log=log,
+                            what="no heartbeat")
+            assert beat.workers == 1 and (timezone.now() - beat.beat_at).total_seconds() < 30
 
-        def worker_line():
-            lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-            return next((line for line in lines if line["logger"] == "bank.worker"
-                         and line["message"].startswith(f"Task {task_id} succeeded")), None)
+            def worker_line():
+                lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+                return next((line for line in lines if line["logger"] == "bank.worker"
+                             and line["message"].startswith(f"Task {task_id} succeeded")), None)
 
-        line = _wait_for(worker_line, cluster=cluster, log=log, what="no JSON log line for the task")
-        assert line["request_id"] == request_id and line["level"] == "INFO"
+            line = wait_for(worker_line, cluster=cluster, log=log, what="no JSON log line for the task")
+            assert line["request_id"] == request_id and line["level"] == "INFO"
     finally:
-        cluster.send_signal(signal.SIGTERM)
-        try:
-            cluster.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            cluster.kill()
-            cluster.wait()
         server.delete(f"django_q:{name}:q")
