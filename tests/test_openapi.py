@@ -58,6 +58,29 @@ def test_every_endpoint_is_documented_with_its_errors_and_authentication():
         assert "404" in schema["paths"][path]["get"]["responses"]
 
 
+def test_every_operation_documents_the_503_of_an_unreachable_database():
+    # bank.resilience answers every /api/ request with this 503 while the database is down, whatever the view.
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = [(path, method, operation) for path, item in schema["paths"].items()
+                  for method, operation in item.items() if method in {"get", "put", "patch", "post", "delete"}]
+
+    assert len(operations) >= len(ENDPOINTS)
+    for path, method, operation in operations:
+        unavailable = operation["responses"].get("503")
+        assert unavailable is not None, (method, path)
+        assert "code service_unavailable" in unavailable["description"], (method, path)
+        assert unavailable["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+        assert unavailable["headers"]["Retry-After"]["schema"] == {"type": "integer", "example": 5}, (method, path)
+    # An operation's own 503 keeps its reason, gains the database's, and does not require Retry-After (only the
+    # database's answer sends it); everywhere else Retry-After is required.
+    recommendations = schema["paths"]["/api/v1/customers/{public_id}/recommendations/"]["get"]["responses"]["503"]
+    assert recommendations["description"].startswith("The service needs something that is not ready yet")
+    assert "required" not in recommendations["headers"]["Retry-After"]
+    products = schema["paths"]["/api/v1/products/"]["get"]["responses"]["503"]
+    assert products["headers"]["Retry-After"]["required"] is True
+    assert products["content"]["application/json"]["example"]["error"]["code"] == "service_unavailable"
+
+
 def test_product_list_parameters_are_documented():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     parameters = {p["name"]: p for p in schema["paths"]["/api/v1/products/"]["get"]["parameters"]}

@@ -10,6 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from bank.resilience import RETRY_AFTER_SECONDS
+
 
 class ErrorBodyOut(serializers.Serializer):
     code = serializers.CharField(
@@ -108,6 +110,9 @@ def document_cross_cutting_errors(result: dict[str, Any], generator: Any, reques
     - 429: every API view is rate limited (REST_FRAMEWORK's DEFAULT_THROTTLE_CLASSES), with Retry-After.
     - 404 on a paginated list: a page past the last one ("Invalid page."); a malformed page is a 400.
     Found by schema fuzzing (tests/test_schema_fuzz.py): both were answered but undocumented.
+    - 503 service_unavailable: every request under /api/ while the database is unreachable
+      (bank.resilience.DatabaseUnavailableMiddleware), with Retry-After. An operation that already answers 503 for
+      a reason of its own (model_not_ready) keeps it; the database's reason is added to it.
     """
     error_ref = {"$ref": "#/components/schemas/ErrorOut"}
     for path, operations in result.get("paths", {}).items():
@@ -124,6 +129,7 @@ def document_cross_cutting_errors(result: dict[str, Any], generator: Any, reques
                                             "description": "Seconds until the next request is allowed."}},
                 "content": {"application/json": {"schema": error_ref}},
             })
+            _document_database_unavailable(responses, error_ref)
             paginated = any(p.get("in") == "query" and p.get("name") == "page" for p in operation.get("parameters", []))
             if paginated:
                 responses.setdefault("404", {
@@ -131,3 +137,30 @@ def document_cross_cutting_errors(result: dict[str, Any], generator: Any, reques
                     "content": {"application/json": {"schema": error_ref}},
                 })
     return result
+
+
+_UNAVAILABLE = ("The database is unreachable (code service_unavailable); retry after the number of seconds in "
+                "Retry-After (a POST with the same Idempotency-Key).")
+
+
+def _document_database_unavailable(responses: dict[str, Any], error_ref: dict[str, str]) -> None:
+    """Add bank.resilience's 503 to one operation's responses, or the database's reason to the operation's own."""
+    retry_after = {"schema": {"type": "integer", "example": RETRY_AFTER_SECONDS},
+                   "description": "Seconds to wait before retrying."}
+    own = responses.get("503")
+    if own is None:
+        responses["503"] = {
+            "description": _UNAVAILABLE,
+            "headers": {"Retry-After": {**retry_after, "required": True}},
+            "content": {"application/json": {"schema": error_ref, "example": {"error": {
+                "code": "service_unavailable", "message": "The service is briefly unavailable; retry after the "
+                "number of seconds in Retry-After (a POST with the same Idempotency-Key).", "details": {}}}}},
+        }
+        return
+    # The operation's own 503 (model_not_ready) is sent without Retry-After: there the header is documented but
+    # not required, as only the database's answer carries it.
+    if _UNAVAILABLE not in own.get("description", ""):
+        own["description"] = f"{own.get('description', '')} Or: {_UNAVAILABLE[0].lower()}{_UNAVAILABLE[1:]}".strip()
+    own.setdefault("headers", {})["Retry-After"] = {
+        **retry_after, "description": "Seconds to wait before retrying (sent with service_unavailable)."}
+    own.setdefault("content", {}).setdefault("application/json", {"schema": error_ref})
