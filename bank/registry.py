@@ -23,6 +23,7 @@ import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,11 @@ logger = logging.getLogger(__name__)
 # .v<version>-<random>.<host>-<pid>.<mkdtemp's suffix>: the writer of a scratch folder, so a later process can tell
 # one still being written from one whose writer died.
 _SCRATCH = re.compile(r"^\.v(?P<version>\d+)-[0-9a-f]+\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.")
+# register_artifact creates a version's row and then, at once, its scratch folder: a version still in training this
+# long after its row was created, with no scratch folder, was left by a writer that died in between. Minutes, not
+# milliseconds: the clocks of the hosts sharing the database and the artifact folder may differ, and a shared
+# filesystem may be slow to show a new folder.
+ORPHANED_TRAINING_AFTER = timedelta(minutes=30)
 
 
 class RegistryError(Exception):
@@ -100,19 +106,24 @@ def _writer_alive(pid: int) -> bool:
 
 def sweep_orphaned_scratch(name: str) -> list[Path]:
     """Remove the scratch folders of `name` whose writer process (on this host) is gone, and mark the versions they
-    were being written for failed: those can never complete. Returns the folders removed.
+    were being written for failed: those can never complete. Also mark failed the versions still in training
+    ORPHANED_TRAINING_AFTER after they were created with no scratch folder at all: their writer died between
+    creating the row and the folder (register_artifact does one right after the other). Returns the folders removed.
 
     Conservative: a folder written on another host, or by a pid that is alive (even if reused by another process),
-    is left alone; the next sweep after that process ends removes it.
+    is left alone; the next sweep after that process ends removes it. A version with a scratch folder anywhere, or
+    younger than ORPHANED_TRAINING_AFTER, is left in training.
     """
     folder = artifact_root() / name
-    if not folder.is_dir():
-        return []
     host = _host_tag()
     removed: list[Path] = []
-    for entry in folder.iterdir():
+    scratch_versions: set[int] = set()
+    for entry in folder.iterdir() if folder.is_dir() else []:
         match = _SCRATCH.match(entry.name)
-        if match is None or match["host"] != host or not entry.is_dir() or _writer_alive(int(match["pid"])):
+        if match is None or not entry.is_dir():
+            continue
+        if match["host"] != host or _writer_alive(int(match["pid"])):
+            scratch_versions.add(int(match["version"]))
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry)
@@ -121,7 +132,26 @@ def sweep_orphaned_scratch(name: str) -> list[Path]:
         abandoned.update(status=ModelVersion.Status.FAILED,
                          notes=f"Its writer (pid {match['pid']}) died mid-write; the partial files were removed.")
         logger.warning("removed %s, left by writer pid %s that died mid-write", entry, match["pid"])
+    _fail_versions_never_written(name, exclude=scratch_versions)
     return removed
+
+
+def _fail_versions_never_written(name: str, *, exclude: set[int]) -> None:
+    """Mark failed the versions of `name` in training for longer than ORPHANED_TRAINING_AFTER with no scratch folder
+    (bar those in `exclude`, which have one): nothing will ever write them, and they would stay in training forever."""
+    cutoff = timezone.now() - ORPHANED_TRAINING_AFTER
+    stuck = ModelVersion.objects.filter(name=name, status=ModelVersion.Status.TRAINING, created_at__lt=cutoff)
+    minutes = int(ORPHANED_TRAINING_AFTER.total_seconds() // 60)
+    for version in stuck.exclude(version__in=exclude):
+        # Conditional on the status: a row its writer moved on meanwhile is not touched.
+        failed = ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(
+            status=ModelVersion.Status.FAILED,
+            notes=f"Still in training {minutes} minutes after it was created, and no scratch folder was found: its "
+                  "writer stopped before writing any file (or after writing, before registering them).",
+        )
+        if failed:
+            logger.warning("marked %s failed: in training since %s with no scratch folder", version.label,
+                           version.created_at.isoformat())
 
 
 def _next_version(name: str) -> int:

@@ -1,7 +1,10 @@
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from bank import registry
 from bank.models import ModelVersion
@@ -109,3 +112,40 @@ def test_two_databases_sharing_an_artifact_folder_never_overwrite_each_other(art
     assert (first.version, second.version) == (1, 1)
     assert first.artifact_path != second.artifact_path
     assert registry.verify(first) and (Path(first.artifact_path) / "weights.txt").read_text() == "bank"
+
+
+def test_a_version_left_in_training_without_a_scratch_folder_is_failed_by_the_next_registration(artifact_dir):
+    # Its writer died after creating the row and before the scratch folder: no file of it exists anywhere, not
+    # even the model's folder.
+    stuck = ModelVersion.objects.create(name="demo.model", version=1)
+    ModelVersion.objects.filter(pk=stuck.pk).update(
+        created_at=timezone.now() - registry.ORPHANED_TRAINING_AFTER - timedelta(seconds=1))
+
+    version = registry.register_artifact(name="demo.model", write=_write("a"))
+
+    stuck.refresh_from_db()
+    assert stuck.status == ModelVersion.Status.FAILED
+    assert stuck.notes == ("Still in training 30 minutes after it was created, and no scratch folder was found: its "
+                           "writer stopped before writing any file (or after writing, before registering them).")
+    assert (version.version, version.status) == (2, ModelVersion.Status.READY)
+
+
+def test_the_sweep_leaves_in_training_a_young_version_and_one_whose_scratch_folder_is_being_written(artifact_dir):
+    old = timezone.now() - registry.ORPHANED_TRAINING_AFTER - timedelta(minutes=5)
+    young = ModelVersion.objects.create(name="demo.model", version=1)
+    writing_here = ModelVersion.objects.create(name="demo.model", version=2)
+    writing_elsewhere = ModelVersion.objects.create(name="demo.model", version=3)
+    ModelVersion.objects.filter(pk__in=[writing_here.pk, writing_elsewhere.pk]).update(created_at=old)
+    folder = artifact_dir / "demo.model"
+    host = registry._host_tag()
+    other_host = "f" * 8 if host != "f" * 8 else "e" * 8
+    # A long write in progress in this process (alive), and one on another host (its pid means nothing here).
+    (folder / f".v2-0a1b2c3d.{host}-{os.getpid()}.x2").mkdir(parents=True)
+    (folder / f".v3-0a1b2c3d.{other_host}-1.x3").mkdir()
+
+    assert registry.sweep_orphaned_scratch("demo.model") == []
+
+    statuses = dict(ModelVersion.objects.filter(pk__in=[young.pk, writing_here.pk, writing_elsewhere.pk])
+                    .values_list("version", "status"))
+    assert statuses == {1: ModelVersion.Status.TRAINING, 2: ModelVersion.Status.TRAINING,
+                        3: ModelVersion.Status.TRAINING}
