@@ -27,6 +27,8 @@ SCHEDULES = [
     ("Scan message triggers", "advisor.engagement.tasks.scan_triggers_task", Schedule.MINUTES, 60, None),
     # Idempotency-Key answers are kept IDEMPOTENCY_KEY_TTL_HOURS (24 h); expired ones are deleted hourly.
     ("Purge expired idempotency keys", "bank.tasks.purge_idempotency_keys_task", Schedule.MINUTES, 60, None),
+    # Risk's own ingestion keys (the second line behind them) are kept IDEMPOTENCY_KEY_RETENTION_DAYS (7 days).
+    ("Purge old transaction-ingestion keys", "risk.tasks.purge_ingestion_keys_task", Schedule.MINUTES, 60, None),
     # API rate limits: drop the counters of past windows (one row per client and minute while it is active).
     ("Purge API rate-limit counters", "bank.tasks.purge_rate_limit_windows_task", Schedule.MINUTES, 10, None),
 ]

@@ -391,6 +391,15 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Bank <no-reply@bank.example>
 # IDEMPOTENCY_IN_FLIGHT_SECONDS is taken to have died with its process, and a retry may run it again.
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 IDEMPOTENCY_IN_FLIGHT_SECONDS = env_int("IDEMPOTENCY_IN_FLIGHT_SECONDS", 300)
+# The services' own idempotency records behind that layer (risk's IngestionRecord) answer a retry that comes after
+# the API's key expired; they are kept IDEMPOTENCY_KEY_RETENTION_DAYS, then purged hourly (bank.schedules).
+IDEMPOTENCY_KEY_RETENTION_DAYS = env_int("IDEMPOTENCY_KEY_RETENTION_DAYS", 7)
+if IDEMPOTENCY_KEY_RETENTION_DAYS * 24 < IDEMPOTENCY_KEY_TTL_HOURS:
+    # Shorter than the API's keys, the second line of defence would be gone before the first.
+    raise ImproperlyConfigured(
+        f"IDEMPOTENCY_KEY_RETENTION_DAYS ({IDEMPOTENCY_KEY_RETENTION_DAYS}) must cover IDEMPOTENCY_KEY_TTL_HOURS "
+        f"({IDEMPOTENCY_KEY_TTL_HOURS})"
+    )
 
 # Models trained on this platform: registry name -> the django-q2 task that trains a new version (it takes
 # job_id). The admin's "Retrain" action queues these on the ML cluster.

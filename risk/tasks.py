@@ -62,3 +62,11 @@ def credit_drift_task(queue_retrain: bool = True) -> float:
         return compute_credit_drift(queue_retrain=queue_retrain).score_psi
     except (NoActiveCreditModel, ValueError):
         return -1.0
+
+
+def purge_ingestion_keys_task() -> int:
+    """Scheduled hourly (bank.schedules): delete the transaction-ingestion Idempotency-Key records older than
+    settings.IDEMPOTENCY_KEY_RETENTION_DAYS. Returns how many."""
+    from risk.services.monitoring import purge_old_ingestion_records
+
+    return purge_old_ingestion_records()

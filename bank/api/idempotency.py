@@ -25,6 +25,8 @@ applications' and chat's keys): those are unique constraints in the services and
 defence. This layer answers first, so for a request it has seen they are never reached; they still catch what
 it cannot see: a retry after the key expired and was purged, a stale in-flight claim taken over while the first
 attempt was in fact still running, and callers that reach the services without the API (portal, chat, imports).
+Risk's IngestionRecord is kept settings.IDEMPOTENCY_KEY_RETENTION_DAYS (7 days), then purged hourly
+(risk.tasks.purge_ingestion_keys_task).
 
 Views opt in per method with @idempotent (the schema then documents the header and the 409/422 answers, see
 bank.api.schema.AutoSchema). A request without the header runs as before.
@@ -63,6 +65,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 200
 # Headers that are part of the answer (not of the transport): replayed with the body.
 STORED_HEADERS = ("Location", "Retry-After", "Content-Language")
+# Rows deleted per statement by the purge.
+PURGE_BATCH_SIZE = 5000
 
 
 class IdempotencyKeyReused(APIException):
@@ -204,10 +208,18 @@ def release_key(*, claimed: Claimed) -> None:
     ).delete()
 
 
-def purge_expired_keys(*, now: datetime | None = None) -> int:
-    """Delete the records whose keys have expired; returns how many. Safe to run at any time and twice."""
-    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted
+def purge_expired_keys(*, now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> int:
+    """Delete the records whose keys have expired, `batch_size` rows per statement; returns how many. Safe to run
+    at any time and twice."""
+    expired = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now())
+    deleted = 0
+    while True:
+        # One short DELETE … WHERE id IN (SELECT … LIMIT n) per batch, each committed on its own: a backlog (the
+        # purge was off for a while) never holds its locks or one long transaction against the claims.
+        count, _ = IdempotencyRecord.objects.filter(pk__in=expired.values("pk")[:batch_size]).delete()
+        deleted += count
+        if count < batch_size:
+            return deleted
 
 
 # --- The view decorator ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
@@ -278,6 +279,29 @@ def test_keys_expire_after_the_ttl_and_are_purged(settings):
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["young"]
     assert ("Purge expired idempotency keys", "bank.tasks.purge_idempotency_keys_task") in [
         (name, func) for name, func, *_ in SCHEDULES]
+
+
+@pytest.mark.django_db
+def test_the_purge_deletes_expired_keys_in_bounded_batches_and_live_keys_still_replay():
+    customer = CustomerFactory()
+    product = ProductFactory()
+    client = client_for(customer.user)
+    for n in range(5):
+        post(client, feedback_url(customer), {"product": product.code, "event": "click"}, key=f"old-{n}")
+    first = post(client, feedback_url(customer), {"product": product.code, "event": "click"}, key="live")
+    IdempotencyRecord.objects.exclude(key="live").update(expires_at=timezone.now() - timedelta(seconds=1))
+    interactions = ProductInteraction.objects.count()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert purge_expired_keys(batch_size=2) == 5
+
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+    assert len(deletes) == 3 and all("LIMIT 2" in sql for sql in deletes)
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["live"]
+    again = post(client, feedback_url(customer), {"product": product.code, "event": "click"}, key="live")
+    assert (again.status_code, again[REPLAYED_HEADER]) == (first.status_code, "true")
+    assert again.json() == {**first.json(), "replayed": True}
+    assert ProductInteraction.objects.count() == interactions
 
 
 # --- Concurrency ----------------------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -21,6 +22,8 @@ from risk.monitoring.engine import Verdict, event_from_row, get_monitor
 
 BATCH_CURSOR = "transactions"
 BATCH_SIZE = 5000
+# Ingestion records deleted per statement by the purge.
+PURGE_BATCH_SIZE = 5000
 AUTO_RESTRICT_RULE = "critical-alert-restriction"
 
 
@@ -130,6 +133,25 @@ def _replay(caller: str, key: str, digest: str) -> IngestionResult | None:
     if earlier.body_sha256 != digest:
         raise IdempotencyConflict("This Idempotency-Key was already used with a different request.")
     return IngestionResult(status_code=earlier.status_code, body=earlier.response, replayed=True)
+
+
+def purge_old_ingestion_records(*, now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> int:
+    """Delete the ingestion records older than settings.IDEMPOTENCY_KEY_RETENTION_DAYS, `batch_size` rows per
+    statement; returns how many. Safe to run at any time and twice.
+
+    Only the records go: the transactions and alerts they answered for stay. A retry after its key was purged is
+    a new request (the API's own key expired long before, see bank.api.idempotency); one that carries the same
+    external_ref is still refused as a duplicate."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IDEMPOTENCY_KEY_RETENTION_DAYS)
+    old = IngestionRecord.objects.filter(created_at__lt=cutoff)
+    deleted = 0
+    while True:
+        # One short DELETE … WHERE id IN (SELECT … LIMIT n) per batch, each committed on its own, so a backlog
+        # never holds its locks (or one long transaction) against the ingestions writing new records.
+        count, _ = IngestionRecord.objects.filter(pk__in=old.values("pk")[:batch_size]).delete()
+        deleted += count
+        if count < batch_size:
+            return deleted
 
 
 def _after_alerts(alerts: list[Alert]) -> None:
