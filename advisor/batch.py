@@ -5,8 +5,11 @@ The scoring is `advisor.ml.batch.DeviceScorer`; this module runs it over the ban
     run.customers, run.rows, run.seconds   # {"read": …, "score": …, "ranker": …, "mask+topk": …, "write": …}
 
 Per chunk of customers (ordered by pk):
-1. **read** -- their rows, profile embeddings and history, and the gate's facts, through the readers the online
-   path uses (`customer_rows`, `interaction_events`, `CustomerFacts.of_many`): a handful of queries a chunk.
+1. **read** -- the next chunk by keyset (`id > last ORDER BY id LIMIT chunk`), then their rows, profile features
+   and embeddings, history and the gate's facts by the chunk's id range, each table's rows packed into one bytea
+   that numpy reads as a record array (`advisor.ml.batch_read`): the values the online path's readers
+   (`customer_rows`, `interaction_events`, `CustomerFacts.of_many`) give, six queries a chunk and no Python object
+   per event.
 2. **score** -- each candidate generator as tensor products on the device (ALS fold-in as one batched float64
    solve, item kNN, feature and embedding content, segment popularity) and their percentile ranks by a stable
    sort on the device. Then the LightGBM ranker scores the pairs the online scorer would rank -- every
@@ -114,26 +117,32 @@ def score_recommendations(
     loaded = scoring.active_recommender(catalogue_stamp=rules.stamp)
     scorer = DeviceScorer(loaded, rules, device=dev, k=k, now=now)
     chunk = max(1, min(chunk, MAX_CHUNK_CELLS // max(1, len(loaded.product_ids))))
-    ids = list(Customer.objects.filter(consent_profiling=True).order_by("pk").values_list("pk", flat=True))
     run = BatchRun(model_version_id=loaded.version.pk, model_label=loaded.version.label, computed_at=now,
                    device=dev, k=k, threads=torch.get_num_threads())
     clock = StepClock(run.seconds, synchronize=dev == "cuda")
-    advance = progress("Batch scoring", len(ids)) if progress is not None else None
+    advance = None
+    if progress is not None:
+        advance = progress("Batch scoring", Customer.objects.filter(consent_profiling=True).count())
     with ResultsTable() as table:
-        for start in range(0, len(ids), chunk):
-            pks = ids[start : start + chunk]
+        after: int | None = None
+        while True:
             with clock("read"):
-                state = scorer.read(pks)
+                state = scorer.read(after=after, limit=chunk)
+            if state is None:
+                break
             owners, ranks, products, scores = scorer.top_k(state, clock)
             with clock("write"):
                 table.write(customers=owners, ranks=ranks, products=products, scores=scores,
                             model_version_id=run.model_version_id, computed_at=now)
-            run.customers += len(pks)
+            size, after = len(state.pks), int(state.pks[-1])
+            run.customers += size
             run.rows += len(owners)
-            run.customers_without_any += len(pks) - len(np.unique(owners))
+            run.customers_without_any += size - len(np.unique(owners))
             run.ranked_pairs += state.ranked_pairs
             if advance is not None:
-                advance(len(pks))
+                advance(size)
+            if size < chunk:
+                break  # the last chunk: no need to ask for another
         with clock("write"):
             table.swap()
     run.wall_seconds = time.perf_counter() - started

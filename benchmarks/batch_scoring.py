@@ -46,7 +46,7 @@ from django.utils import timezone  # noqa: E402
 
 from advisor.batch import ResultsTable, score_recommendations  # noqa: E402
 from advisor.ml import scoring  # noqa: E402
-from advisor.ml.batch import DeviceScorer, StepClock, resolve_device  # noqa: E402
+from advisor.ml.batch import ChunkState, DeviceScorer, StepClock, resolve_device  # noqa: E402
 from advisor.models import BatchRecommendation  # noqa: E402
 from advisor.services import DISMISS_QUIET_PERIOD, _diversify  # noqa: E402
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules  # noqa: E402
@@ -98,11 +98,13 @@ def replicated(target: int, *, chunk: int, device: str | None, now: object) -> N
     rules = catalogue_rules()
     loaded = scoring.active_recommender(catalogue_stamp=rules.stamp)
     scorer = DeviceScorer(loaded, rules, device=dev, k=10, now=now)
-    ids = list(Customer.objects.filter(consent_profiling=True).order_by("pk").values_list("pk", flat=True))
     started = time.perf_counter()
-    states = [scorer.read(ids[start : start + chunk]) for start in range(0, len(ids), chunk)]
+    states: list[ChunkState] = []
+    while (state := scorer.read(after=int(states[-1].pks[-1]) if states else None, limit=chunk)) is not None:
+        states.append(state)
     read_seconds = time.perf_counter() - started
-    offset = int(max(ids)) + 1
+    real = sum(len(state.pks) for state in states)
+    offset = int(states[-1].pks[-1]) + 1
     seconds: dict[str, float] = {}
     clock = StepClock(seconds, synchronize=dev == "cuda")
     customers = rows = copy = 0
@@ -123,12 +125,12 @@ def replicated(target: int, *, chunk: int, device: str | None, now: object) -> N
         with clock("write"):
             table.swap()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    read = read_seconds / len(ids) * customers
-    print(f"\nREPLICATED {customers:,} customers ({copy} copies of the {len(ids):,} real ones, new ids; {dev}, "
+    read = read_seconds / real * customers
+    print(f"\nREPLICATED {customers:,} customers ({copy} copies of the {real:,} real ones, new ids; {dev}, "
           f"{torch.get_num_threads()} torch threads): {rows:,} rows")
     for name, value in seconds.items():
         print(f"  {name:<10}  {value:8.2f} s  (measured)")
-    print(f"  {'read':<10}  {read:8.2f} s  (extrapolated from reading the real {len(ids):,}: {read_seconds:.2f} s)")
+    print(f"  {'read':<10}  {read:8.2f} s  (extrapolated from reading the real {real:,}: {read_seconds:.2f} s)")
     print(f"  measured steps: wall {wall:.2f} s, CPU (process) {cpu:.2f} s, {rows / wall:,.0f} rows/s written; "
           f"with the read: wall {wall + read:,.0f} s, {customers / (wall + read):,.0f} customers/s")
 

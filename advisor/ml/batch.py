@@ -3,7 +3,7 @@ products, percentile ranks, the suitability mask as a boolean tensor, the LightG
 scorer would rank, and the top-k with MMR -- the list `advisor.services.recommend_products` would give.
 
     scorer = DeviceScorer(loaded, catalogue_rules(), device=resolve_device("auto"), k=10, now=now)
-    state = scorer.read(customer_pks)                       # the chunk's history, features and gate facts
+    state = scorer.read(after=None, limit=4096)             # the first chunk: history, features, gate facts
     customers, ranks, products, scores = scorer.top_k(state, StepClock(seconds, synchronize=False))
 
 What runs where, and where it can differ from the online list, is told in `advisor.batch`'s docstring.
@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from advisor.ml import scoring
+from advisor.ml.batch_read import ChunkFacts, read_chunk
 from advisor.ml.candidates import (
     CustomerBatch,
     EmbeddingContent,
@@ -33,14 +34,10 @@ from advisor.ml.candidates import (
     customer_batch,
 )
 from advisor.ml.data import DEFAULT_WEIGHTS, DISMISS, InteractionLog, segment_codes
-from advisor.ml.dataset import customer_rows, interaction_events
 from advisor.ml.ranker import pair_features
-from advisor.suitability import CatalogueRules, CustomerFacts
-from customers.models import Customer
+from advisor.suitability import CatalogueRules
 
 DENSE_KNN_UP_TO = 8192  # item kNN similarity as a dense (products × products) tensor up to this many products
-_CUSTOMER_FIELDS = ("id", "birth_date", "declared_annual_income", "risk_tolerance", "kyc_status", "life_stage",
-                    "consent_marketing", "customer_since", "residency")
 
 
 class DeviceUnavailable(ValueError):
@@ -66,7 +63,7 @@ def resolve_device(wanted: str | None = None) -> str:
 class ChunkState:
     pks: np.ndarray  # customer pks, one per row
     batch: CustomerBatch
-    facts: list[CustomerFacts]
+    facts: ChunkFacts
     dismissed: tuple[np.ndarray, np.ndarray]  # (row, model column) dismissed within the quiet period
     ranked_pairs: int = 0
 
@@ -130,26 +127,27 @@ class DeviceScorer:
             self._keep.append(values)
         return found
 
-    def read(self, pks: list[int]) -> ChunkState:
-        """The chunk's batch (history, features, segments, embeddings as of `now`) and the gate's facts."""
+    def read(self, *, after: int | None, limit: int) -> ChunkState | None:
+        """The next chunk: the first `limit` consenting customers with a pk above `after` (None: from the first),
+        their batch (history, features, segments, embeddings as of `now`) and the gate's facts; None after the
+        last one."""
         model = self.model
-        people = list(Customer.objects.filter(pk__in=pks).only(*_CUSTOMER_FIELDS).order_by("pk"))
-        order = np.array([c.pk for c in people], dtype=np.int64)
-        facts_by_pk = CustomerFacts.of_many(people, today=self.today)
-        rows = customer_rows([int(pk) for pk in order], today=self.today, embeddings=self.embeddings, loaded=people)
-        n = len(order)
+        chunk = read_chunk(after=after, limit=limit, today=self.today, embeddings=self.embeddings)
+        if chunk is None:
+            return None
+        order, rows, n = chunk.pks, chunk.rows, len(chunk.pks)
         encoder = model.customer_encoder
         features = (encoder.transform(numeric=rows.numeric, categorical=rows.categorical, n=n)
                     if encoder is not None else np.zeros((n, 0), np.float32))
         segments = np.full(n, -1, dtype=np.int32)
         if model.segment_column is not None and model.segment_column in rows.categorical:
             segments, _ = segment_codes(rows.categorical[model.segment_column], names=model.segment_names)
-        customers, products, events, times = interaction_events([int(pk) for pk in order])
+        customers, products, events, times = chunk.events
         row_of = np.searchsorted(order, customers)
         columns = self.loaded.columns_of(products)
         known = columns >= 0  # events on products off sale are left out, as the online scorer does
         log = InteractionLog(
-            customer_ids=[str(pk) for pk in order], product_ids=model.product_ids,
+            customer_ids=[str(pk) for pk in rows.pks], product_ids=model.product_ids,
             customer=row_of[known].astype(np.int32), product=columns[known].astype(np.int32), event=events[known],
             weight=np.array([DEFAULT_WEIGHTS[int(e)] for e in range(4)], dtype=np.float32)[events[known]],
             timestamp=times[known], source="batch",
@@ -159,8 +157,7 @@ class DeviceScorer:
             embeddings=rows.embeddings if self.embeddings else None, now=np.full(n, self.now.timestamp()),
         )
         quiet = known & (events == DISMISS) & (times >= self.quiet_since)
-        return ChunkState(pks=order, batch=batch, facts=[facts_by_pk[int(pk)] for pk in order],
-                          dismissed=(row_of[quiet], columns[quiet]))
+        return ChunkState(pks=order, batch=batch, facts=chunk.facts, dismissed=(row_of[quiet], columns[quiet]))
 
     # -- generators on the device --
 
@@ -259,26 +256,27 @@ class DeviceScorer:
 
     # -- the gate on the device --
 
-    def suitability_mask(self, facts: list[CustomerFacts]) -> Any:
-        """(customers × model columns) bool on the device: `SuitabilityGate(facts[i], rules).allowed()` per row,
-        each rule the gate applies, over the model's columns."""
+    def suitability_mask(self, facts: ChunkFacts) -> Any:
+        """(customers × model columns) bool on the device: `SuitabilityGate(facts of row i, rules).allowed()` per
+        row, each rule the gate applies, over the model's columns."""
         torch, r = self._torch, self.rules
 
-        def column(values: list[Any], dtype: Any) -> Any:
-            return torch.as_tensor(np.array(values), device=self.device, dtype=dtype)[:, None]
+        def column(values: np.ndarray, dtype: Any) -> Any:
+            return torch.as_tensor(values, device=self.device, dtype=dtype)[:, None]
 
-        age = column([f.age for f in facts], torch.int64)
-        income = column([float(f.annual_income) for f in facts], torch.float64)
-        kyc = column([f.kyc_verified for f in facts], torch.bool)
-        risk = column([f.risk_tolerance for f in facts], torch.int64)
-        liquid = column([float(f.liquid_assets) for f in facts], torch.float64)
-        residency = torch.as_tensor([self.residency_code.get(f.residency, 0) for f in facts], device=self.device)
+        age = column(facts.age, torch.int64)
+        income = column(facts.annual_income, torch.float64)
+        kyc = column(facts.kyc_verified, torch.bool)
+        risk = column(facts.risk_tolerance, torch.int64)
+        liquid = column(facts.liquid_assets, torch.float64)
+        # A handful of distinct residencies per chunk: their codes, then each row's by its index among them.
+        places, place_of = np.unique(facts.residency.astype(str), return_inverse=True)
+        codes = np.array([self.residency_code.get(str(place), 0) for place in places], dtype=np.int64)
+        residency = torch.as_tensor(codes[place_of.reshape(-1)], device=self.device)
         held = torch.zeros((len(facts), len(self.loaded.product_ids)), dtype=torch.bool, device=self.device)
-        pairs = [(i, pk) for i, f in enumerate(facts) for pk in f.held_product_ids]
-        if pairs:
-            rows = np.array([i for i, _ in pairs], dtype=np.int64)
-            cols = self.loaded.columns_of(np.array([pk for _, pk in pairs], dtype=np.int64))
-            rows, cols = rows[cols >= 0], cols[cols >= 0]  # held products off sale are refused anyway
+        if len(facts.held_rows):
+            cols = self.loaded.columns_of(facts.held_products)
+            rows, cols = facts.held_rows[cols >= 0], cols[cols >= 0]  # held products off sale are refused anyway
             held[torch.as_tensor(rows, device=self.device), torch.as_tensor(cols, device=self.device)] = True
         blocked = (
             ~r["on_sale"][None, :]

@@ -59,7 +59,7 @@ def profile_feature_names() -> list[str]:
     return [n for n in feature_names() if n not in HOLDING_DERIVED and not n.startswith("holds_")]
 
 
-def _signed_log(values: np.ndarray) -> np.ndarray:
+def signed_log(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))
 
 
@@ -132,7 +132,7 @@ def customer_rows(
             if vectors is not None and vector is not None:
                 vectors[i] = np.asarray(vector, dtype=np.float32)
     for name in MONEY & numeric.keys():
-        numeric[name] = _signed_log(numeric[name])
+        numeric[name] = signed_log(numeric[name])
     return CustomerRows(pks=list(pks), numeric=numeric, categorical=categorical, embeddings=vectors)
 
 
@@ -180,7 +180,7 @@ def product_rows(products: Iterable[Product], *, tags: list[str] | None = None) 
             numeric[f"tag_{t}"].append(1.0 if t in held else 0.0)
     arrays = {name: np.asarray(values, dtype=np.float64) for name, values in numeric.items()}
     for name in MONEY & arrays.keys():
-        arrays[name] = _signed_log(arrays[name])
+        arrays[name] = signed_log(arrays[name])
     vectors = None
     if products and all(p.embedding is not None for p in products):
         vectors = np.vstack([np.asarray(p.embedding, dtype=np.float32) for p in products])
@@ -204,7 +204,7 @@ def tags_of(encoder: FeatureEncoder) -> list[str]:
 # --- interactions ---------------------------------------------------------------------------------------
 
 
-def _day_start(day: date) -> float:
+def day_start(day: date) -> float:
     return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone()).timestamp()
 
 
@@ -236,7 +236,7 @@ def interaction_events(customer_pks: list[int] | None = None) -> tuple[np.ndarra
             customers.append(c)
             products.append(p)
             events.append(PURCHASE)
-            times.append(_day_start(opened))
+            times.append(day_start(opened))
     return (
         np.asarray(customers, dtype=np.int64),
         np.asarray(products, dtype=np.int64),

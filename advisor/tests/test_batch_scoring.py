@@ -7,7 +7,7 @@ previous run whole.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -19,12 +19,23 @@ from django.utils import timezone
 from advisor.batch import score_recommendations
 from advisor.ml import scoring
 from advisor.ml.batch import DeviceScorer
+from advisor.ml.batch_read import ChunkFacts, read_chunk
+from advisor.ml.dataset import customer_rows, interaction_events
 from advisor.models import BatchRecommendation
 from advisor.services import DISMISS_QUIET_PERIOD, _diversify
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
 from bank.models import Job
-from customers.models import Account, Customer, Holding, InteractionEvent, KycStatus, ProductInteraction
+from customers.models import (
+    Account,
+    Customer,
+    Holding,
+    InteractionEvent,
+    KycStatus,
+    ProductInteraction,
+    ProfileSnapshot,
+)
 from customers.tests.factories import UserFactory
+from products.models import Product
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +70,7 @@ def test_the_device_mask_is_the_gate_for_every_customer(trained_bank):
     scorer = DeviceScorer(loaded, rules, device="cpu", k=10, now=timezone.now())
     customers = list(Customer.objects.order_by("pk"))
     facts = CustomerFacts.of_many(customers)
-    mask = scorer.suitability_mask([facts[c.pk] for c in customers]).numpy()
+    mask = scorer.suitability_mask(ChunkFacts.of([facts[c.pk] for c in customers])).numpy()
     at = np.array([rules.index[int(pk)] for pk in loaded.product_ids])
     off_model = np.setdiff1d(np.arange(len(rules.ids)), at)
     refused = 0
@@ -71,11 +82,61 @@ def test_the_device_mask_is_the_gate_for_every_customer(trained_bank):
     assert refused > 0  # the demo bank exercises the rules
 
 
+def test_a_chunk_reads_what_the_online_readers_read(trained_bank):
+    people = consenting()
+    today = timezone.localdate()
+    first, second, third = people[3], people[4], people[5]
+    products = list(Product.objects.filter(is_active=True).order_by("pk")[:2])
+    # Profiles: the latest snapshot counts (its features, absent or null ones NaN; its embedding, none -> zeros).
+    ProfileSnapshot.objects.create(customer=first, as_of=today - timedelta(days=3), embedding=[0.5] * 384,
+                                   features={"income_monthly": 1.0, "savings_rate": 0.2})
+    ProfileSnapshot.objects.create(customer=first, as_of=today, embedding=None,
+                                   features={"income_monthly": 12345.67, "savings_rate": None, "months_observed": 3})
+    ProfileSnapshot.objects.create(customer=second, as_of=today, embedding=np.linspace(-1, 1, 384).tolist(),
+                                   features={"spend_monthly": 0.1, "spend_share_cash": 1e-7, "savings_rate": -2.5})
+    # History: a product held twice without a purchase event (the later opening is its purchase), a closed holding
+    # (neither history nor held), an event at a sub-second moment.
+    Holding.objects.create(customer=third, product=products[0], opened_on=date(2024, 1, 5))
+    Holding.objects.create(customer=third, product=products[0], opened_on=date(2025, 3, 9))
+    Holding.objects.create(customer=third, product=products[1], opened_on=date(2025, 3, 9),
+                           status=Holding.Status.CLOSED)
+    ProductInteraction.objects.create(customer=first, product=products[1], event=InteractionEvent.CLICK,
+                                      timestamp=datetime(2025, 6, 1, 10, 0, 0, 123457, tzinfo=UTC))
+    # Ages around a birthday, and a leap-day birth.
+    Customer.objects.filter(pk=first.pk).update(birth_date=date(2000, 2, 29))
+    Customer.objects.filter(pk=second.pk).update(birth_date=date(today.year - 30, today.month, min(today.day, 28)))
+    Customer.objects.filter(pk=third.pk).update(birth_date=today + timedelta(days=1) - timedelta(days=365 * 40))
+    assert Customer.objects.filter(consent_profiling=False, pk__gt=people[0].pk, pk__lt=people[-1].pk).exists()
+
+    after, seen = None, []
+    while (chunk := read_chunk(after=after, limit=37, today=today, embeddings=True)) is not None:
+        pks = [int(pk) for pk in chunk.pks]
+        online = customer_rows(pks, today=today, embeddings=True)
+        assert set(chunk.rows.numeric) == set(online.numeric)
+        for name, values in online.numeric.items():
+            np.testing.assert_array_equal(chunk.rows.numeric[name], values, err_msg=name)
+        for name, values in online.categorical.items():
+            assert list(chunk.rows.categorical[name]) == list(values), name
+        np.testing.assert_array_equal(chunk.rows.embeddings, online.embeddings)
+        events = sorted(zip(*(column.tolist() for column in chunk.events), strict=True))
+        assert events == sorted(zip(*(column.tolist() for column in interaction_events(pks)), strict=True))
+        facts = CustomerFacts.of_many(Customer.objects.filter(pk__in=pks), today=today)
+        expected = ChunkFacts.of([facts[pk] for pk in pks])
+        for name in ("age", "annual_income", "kyc_verified", "residency", "risk_tolerance", "liquid_assets"):
+            assert getattr(chunk.facts, name).tolist() == getattr(expected, name).tolist(), name
+        held = set(zip(chunk.facts.held_rows.tolist(), chunk.facts.held_products.tolist(), strict=True))
+        assert held == set(zip(expected.held_rows.tolist(), expected.held_products.tolist(), strict=True))
+        seen += pks
+        after = pks[-1]
+    assert seen == [c.pk for c in people]  # every consenting customer once, in pk order, and no one else
+
+
 def test_generator_scores_on_the_device_are_the_models(trained_bank):
     rules = catalogue_rules()
     loaded = scoring.active_recommender(catalogue_stamp=rules.stamp)
     scorer = DeviceScorer(loaded, rules, device="cpu", k=10, now=timezone.now())
-    state = scorer.read([c.pk for c in consenting()[:60]])
+    state = scorer.read(after=None, limit=60)
+    assert list(state.pks) == [c.pk for c in consenting()[:60]]
     on_device = scorer.generator_scores(state.batch)
     on_host = loaded.model.generator_scores(state.batch)
     assert set(on_device) == set(on_host)
