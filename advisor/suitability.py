@@ -20,16 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import DecimalField, F, IntegerField, QuerySet, Value
 from django.utils import timezone
 
 from advisor.models import BlockReason
 from customers.models import Account, AccountType, Customer, Holding, KycStatus
-from products.models import Product, ProductType
+from products.models import CatalogueVersion, Product, ProductType
 
 # Types a customer pays money into: their minimum amount must be within reach. For cards and loans the
 # "minimum amount" is a credit amount the bank lends, not money the customer needs to have.
@@ -68,33 +66,17 @@ class CustomerFacts:
         ids = [customer.pk for customer in people]
         liquid: dict[int, Decimal] = {}
         held: dict[int, set[int]] = {pk: set() for pk in ids}
-        # One round trip (UNION ALL) for three reads: liquid balances, active holdings, and products held as an
-        # account (a card or loan is held as an account opened on the product). Every column is an annotation,
-        # so each part selects them in the same order.
-        no_product = Value(None, IntegerField())
-        no_balance = Value(None, DecimalField(max_digits=16, decimal_places=2))
-
-        def part(rows: QuerySet[Any], code: int, product: Any, balance: Any) -> QuerySet[Any]:
-            return rows.annotate(
-                gate_part=Value(code), gate_customer=F("customer_id"), gate_product=product, gate_balance=balance
-            ).values_list("gate_part", "gate_customer", "gate_product", "gate_balance")
-
-        balances = part(
-            Account.objects.filter(customer_id__in=ids, type__in=LIQUID_ACCOUNTS, status=Account.Status.ACTIVE),
-            0, no_product, F("balance"),
-        )
-        holdings = part(
-            Holding.objects.filter(customer_id__in=ids, status=Holding.Status.ACTIVE), 1, F("product_id"), no_balance
-        )
-        product_accounts = part(
-            Account.objects.filter(customer_id__in=ids, product__isnull=False).exclude(status=Account.Status.CLOSED),
-            2, F("product_id"), no_balance,
-        )
-        for code, customer_id, product_id, balance in balances.union(holdings, product_accounts, all=True):
-            if code == 0:
-                liquid[customer_id] = liquid.get(customer_id, Decimal("0")) + balance
-            else:
-                held[customer_id].add(product_id)
+        with connection.cursor() as cursor:
+            cursor.execute(_facts_sql(), [
+                ids, list(LIQUID_ACCOUNTS), Account.Status.ACTIVE,
+                ids, Holding.Status.ACTIVE,
+                ids, Account.Status.CLOSED,
+            ])
+            for code, customer_id, product_id, balance in cursor.fetchall():
+                if code == 0:
+                    liquid[customer_id] = liquid.get(customer_id, Decimal("0")) + balance
+                else:
+                    held[customer_id].add(product_id)
         return {
             customer.pk: cls(
                 customer_id=customer.pk,
@@ -108,6 +90,26 @@ class CustomerFacts:
             )
             for customer in people
         }
+
+
+def _facts_sql() -> str:
+    """One round trip (UNION ALL) for three reads of some customers (`= ANY` of their ids): liquid balances, active
+    holdings, and products held as an account (a card or loan is held as an account opened on the product).
+
+    Written out rather than composed from three querysets: composing and compiling them cost four times what
+    PostgreSQL takes to answer (1.8 ms of Python against 0.6 ms), on every recommendation."""
+    q = connection.ops.quote_name
+    account, holding = q(Account._meta.db_table), q(Holding._meta.db_table)
+    return f"""
+        SELECT 0, customer_id, NULL::bigint, balance FROM {account}
+         WHERE customer_id = ANY(%s) AND type = ANY(%s) AND status = %s
+        UNION ALL
+        SELECT 1, customer_id, product_id, NULL::numeric FROM {holding}
+         WHERE customer_id = ANY(%s) AND status = %s
+        UNION ALL
+        SELECT 2, customer_id, product_id, NULL::numeric FROM {account}
+         WHERE customer_id = ANY(%s) AND product_id IS NOT NULL AND status <> %s
+    """  # nosec B608  # table names quoted from the models' metadata; every value bound
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class CatalogueRules:
     # products, so the gate never loops over products.
     residency_limited: np.ndarray
     residency_groups: tuple[tuple[frozenset[str], np.ndarray], ...] = ()
-    # (product count, latest updated_at) when the rules were read: catalogue_rules' cache key, which the
+    # (catalogue version, when it changed) when the rules were read: catalogue_rules' cache key, which the
     # recommender's scorer compares with the catalogue its model was loaded over.
     stamp: tuple[int, object] | None = None
 
@@ -172,26 +174,21 @@ _cached: tuple[tuple[int, object], CatalogueRules] | None = None
 
 
 def catalogue_stamp() -> tuple[int, datetime | None]:
-    """(number of products, latest updated_at): it changes whenever a product is added, removed or saved.
-
-    One statement of two scalar subqueries rather than one aggregate, so that each takes its own access path --
-    the count an index-only scan, the latest change an index on updated_at where there is one -- instead of both
-    sharing a scan of the whole table, which at 50,000 products costs more than the rest of a recommendation.
-    """
-    table = connection.ops.quote_name(Product._meta.db_table)
-    column = connection.ops.quote_name(Product._meta.get_field("updated_at").column)
+    """(catalogue version, when it changed): PostgreSQL raises the version whenever a product is added, removed or
+    updated -- by any path, raw SQL and queryset updates included; rewriting only a product's search document or
+    embeddings does not count (products.CatalogueVersion). One row read, whatever the catalogue's size; (0, None)
+    before any product was ever written."""
+    table = connection.ops.quote_name(CatalogueVersion._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT count(*) FROM {table}), (SELECT max({column}) FROM {table})"  # nosec B608  # quoted names from the model's metadata; no values
-        )
-        count, changed = cursor.fetchone()
-    return int(count), changed
+        cursor.execute(f"SELECT version, changed_at FROM {table} WHERE id = 1")  # nosec B608  # quoted name from the model's metadata; no values
+        row = cursor.fetchone()
+    return (int(row[0]), row[1]) if row is not None else (0, None)
 
 
 def catalogue_rules() -> CatalogueRules:
     """The whole catalogue's rules, cached per process and rebuilt when any product changes.
 
-    The key is `catalogue_stamp()`, one cheap query; a product edited in the admin bumps updated_at, so the next
+    The key is `catalogue_stamp()`, one row read; any change to a product raises it, so the next
     request sees the new rules.
     """
     global _cached

@@ -146,7 +146,7 @@ def _load(version: ModelVersion) -> LoadedRecommender:
 def active_recommender(*, catalogue_stamp: tuple[int, datetime | None] | None = None) -> LoadedRecommender:
     """The active version, loaded (cached per process). Raises RecommenderUnavailable.
 
-    `catalogue_stamp`: the catalogue's (product count, latest updated_at) as the caller just read it; a model
+    `catalogue_stamp`: the catalogue's (version, when it changed) as the caller just read it; a model
     loaded over another catalogue is reloaded now (without it, the catalogue is checked once a minute)."""
     global _loaded
     version = active_version(MODEL_NAME)
@@ -320,7 +320,7 @@ def score_customer(
     """Scores for one customer (a Customer or its pk) over `catalogue_ids` (Product pks; default every active
     product), from their current history. None when no verified recommender is active (the caller falls back).
     A customer with no history, no profile snapshot or no row at all gets cold-start scores (segment
-    popularity, features, content). `catalogue_stamp`: the catalogue's (count, latest updated_at) as the caller
+    popularity, features, content). `catalogue_stamp`: the catalogue's (version, when it changed) as the caller
     just read it (`advisor.suitability.catalogue_rules().stamp`), which spares a query and reloads a model that
     is behind the catalogue at once. Four small queries; a few milliseconds of compute for 5,000 products."""
     try:

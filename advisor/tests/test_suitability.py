@@ -161,12 +161,11 @@ def test_the_catalogue_stamp_changes_when_a_product_is_added_saved_or_removed():
     added = catalogue_stamp()
 
     product.min_age = 21
-    product.updated_at = timezone.now()
     product.save()
     saved = catalogue_stamp()
     product.delete()
 
     assert added[0] >= 1 and added[1] is not None
-    assert saved[0] == added[0] and saved[1] > added[1]
-    assert catalogue_stamp()[0] == added[0] - 1
+    assert saved[0] == added[0] + 1 and saved[1] >= added[1]
+    assert catalogue_stamp()[0] == added[0] + 2
     assert catalogue_rules().stamp == catalogue_stamp()
