@@ -8,18 +8,21 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from advisor.ml import scoring
 from advisor.models import BlockedCandidate, Channel, Recommendation, RecommendationSet
 from advisor.needs import Needs, parse_needs
 from advisor.reasons import ReasonFacts, reasons_for
-from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
+from advisor.suitability import CatalogueRules, CustomerFacts, SuitabilityGate, catalogue_rules
+from bank.models import ModelVersion
 from customers.models import Customer, InteractionEvent, ProductInteraction, ProfileSnapshot
 from products.models import Product
 
@@ -29,6 +32,8 @@ DISMISS_QUIET_PERIOD = timedelta(days=30)
 MMR_LAMBDA = 0.75
 MAX_K = 50
 SEARCH_FIELDS = ("search_document", "embedding", "embedding_ml")
+# The lists a customer may be shown again: those they did not ask in words for, wherever they were made.
+REUSABLE_CHANNELS = (Channel.PORTAL, Channel.API, Channel.BATCH)
 
 
 class NoActiveRecommender(Exception):
@@ -41,22 +46,93 @@ class Ranked:
     score: float
 
 
+def current_recommendations(*, customer: Customer, k: int = 10, channel: str = Channel.API) -> RecommendationSet:
+    """The customer's current list of `k`: the stored one while it still holds (`stored_set`), else a new one
+    (`recommend_products`, stored). The portal and the API answer with it, so a customer, their app and a partner
+    see one list, which does not reshuffle on every visit; a list made by the nightly batch is served the same way.
+    Raises as recommend_products does."""
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be from 1 to {MAX_K}, got {k}.")
+    rules = catalogue_rules()
+    stored = stored_set(customer=customer, k=k, rules=rules)
+    if stored is not None:
+        return stored
+    return recommend_products(customer=customer, k=k, channel=channel, rules=rules)
+
+
+def stored_set(
+    *, customer: Customer, k: int, rules: CatalogueRules | None = None, now: datetime | None = None
+) -> RecommendationSet | None:
+    """The customer's latest list without a need in words, if it may be shown again now, with its first `k` items
+    handed over (products attached); None when a new list is due.
+
+    It may while all of these hold: it was made by the active recommender within RECOMMENDATIONS_FRESH_HOURS; it has
+    at least `k` items; the customer did nothing with a product since (a click, a dismissal, a purchase: only being
+    shown it does not count); the catalogue is the one it was made from (`rules`: the catalogue rules as the
+    caller just read them; their version is stored with every list); and every item still passes the suitability
+    gate with the customer's facts and the catalogue of now -- a lowered risk tolerance or a product bought
+    elsewhere meanwhile ends it. Three small queries (with `rules`); nothing is written.
+    """
+    hours = settings.RECOMMENDATIONS_FRESH_HOURS
+    if hours <= 0:
+        return None
+    now = now or timezone.now()
+    acted = ProductInteraction.objects.filter(
+        customer_id=OuterRef("customer_id"), timestamp__gt=OuterRef("created_at")
+    ).exclude(event=InteractionEvent.IMPRESSION)
+    latest = (
+        RecommendationSet.objects.filter(
+            customer=customer, query="", channel__in=REUSABLE_CHANNELS, created_at__gte=now - timedelta(hours=hours),
+            model_version__name=scoring.MODEL_NAME, model_version__status=ModelVersion.Status.ACTIVE,
+        )
+        .select_related("model_version")
+        .annotate(acted=Exists(acted))
+        .order_by("-created_at")
+        .first()
+    )
+    if latest is None or latest.acted:
+        return None
+    rules = rules or catalogue_rules()
+    if latest.context.get("catalogue") != _catalogue_mark(rules):
+        return None
+    # The items without what showing them does not read (the staff view's contributions, the products' search
+    # columns: parsing two 384-d vectors per product cost more than the rest of the read).
+    items = list(
+        latest.items.select_related("product").defer("contributions", *(f"product__{f}" for f in SEARCH_FIELDS))
+        .order_by("rank")[:k]
+    )
+    if len(items) < k:
+        return None
+    gate = SuitabilityGate(CustomerFacts.of(customer), rules)
+    if not all(gate.allows(item.product_id) for item in items):
+        return None
+    latest.customer = customer
+    _hand_over_items(latest, items)
+    return latest
+
+
 def recommend_products(
-    *, customer: Customer, k: int = 10, channel: str = Channel.API, query: str = ""
+    *,
+    customer: Customer,
+    k: int = 10,
+    channel: str = Channel.API,
+    query: str = "",
+    rules: CatalogueRules | None = None,
 ) -> RecommendationSet:
     """Rank the catalogue for `customer`, keep only what the suitability gate allows, store and return the set.
 
     Guarantees: every stored item passed the gate for this customer at this moment; every candidate the model
     would have shown but the gate refused is stored as a BlockedCandidate with its reasons; every row records
     the model version. Raises ValueError for a bad `k` or an unreadable `query` (the callers' 400), and
-    NoActiveRecommender when no model is active.
+    NoActiveRecommender when no model is active. `rules`: the catalogue rules as the caller just read them
+    (`catalogue_rules()`), else read here.
     """
     if not 1 <= k <= MAX_K:
         raise ValueError(f"k must be from 1 to {MAX_K}, got {k}.")
     needs = parse_needs(query) if query.strip() else None
     now = timezone.now()
 
-    rules = catalogue_rules()
+    rules = rules or catalogue_rules()
     gate = SuitabilityGate(CustomerFacts.of(customer), rules)
     scored = scoring.score_customer(customer=customer, catalogue_ids=rules.ids, catalogue_stamp=rules.stamp)
     if scored is None:
@@ -90,7 +166,8 @@ def recommend_products(
         recommendation_set = RecommendationSet.objects.create(
             customer=customer, model_version=scored.model_version, channel=channel, query=query.strip(),
             needs=needs.to_json() if needs is not None else {},
-            context=scored.context, candidates_considered=int(wanted.sum()), candidates_blocked=len(blocked),
+            context={**scored.context, "catalogue": _catalogue_mark(rules)},
+            candidates_considered=int(wanted.sum()), candidates_blocked=len(blocked),
         )
         items = []
         for rank, ranked in enumerate(chosen, start=1):
@@ -113,6 +190,14 @@ def recommend_products(
         )
     _hand_over_items(recommendation_set, items)
     return recommendation_set
+
+
+def _catalogue_mark(rules: CatalogueRules) -> list[Any] | None:
+    """The catalogue a list was made from, as stored in its context: (version, when it changed) of the rules."""
+    if rules.stamp is None:
+        return None
+    version, changed = rules.stamp
+    return [version, changed.isoformat() if isinstance(changed, datetime) else None]
 
 
 def _hand_over_items(recommendation_set: RecommendationSet, items: list[Recommendation]) -> None:

@@ -7,7 +7,6 @@ redirect, so a reload never records a click twice.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -16,7 +15,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -24,16 +22,12 @@ from django.views.decorators.http import require_GET, require_POST
 from advisor import services
 from advisor.models import Channel, RecommendationSet
 from advisor.needs import Needs
-from bank.registry import active_version
 from customers.models import Channel as InteractionChannel
-from customers.models import Customer, InteractionEvent, ProductInteraction
+from customers.models import Customer, InteractionEvent
 from customers.selectors import customer_for_user
 from products.models import Product
 
 PORTAL_K = 6
-# A shown list stays the customer's list for a day unless they act on it or the model changes, so the page does
-# not reshuffle on every visit.
-FRESH_FOR = timedelta(hours=24)
 
 
 class NeedsForm(forms.Form):
@@ -49,26 +43,6 @@ def _customer(request: HttpRequest) -> Customer | HttpResponse:
     return render(request, "portal/no_customer.html", status=403)
 
 
-def _fresh_set(customer: Customer) -> RecommendationSet | None:
-    """The customer's last portal list, if nothing happened since that should change it."""
-    model = active_version("advisor.recommender")
-    if model is None:
-        return None
-    latest = (
-        RecommendationSet.objects.filter(
-            customer=customer, channel__in=[Channel.PORTAL, Channel.BATCH], query="", model_version=model
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if latest is None or latest.created_at < timezone.now() - FRESH_FOR:
-        return None
-    acted = ProductInteraction.objects.filter(customer=customer, timestamp__gt=latest.created_at).exclude(
-        event=InteractionEvent.IMPRESSION
-    )
-    return None if acted.exists() else latest
-
-
 @login_required
 @require_GET
 def recommendations(request: HttpRequest) -> HttpResponse:
@@ -78,16 +52,21 @@ def recommendations(request: HttpRequest) -> HttpResponse:
     form = NeedsForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     context: dict[str, Any] = {"form": form, "query": query, "unavailable": False, "error": ""}
-    recommendation_set = None if query else _fresh_set(customer)
-    if recommendation_set is None:
-        try:
+    recommendation_set = None
+    try:
+        if query:
             recommendation_set = services.recommend_products(
                 customer=customer, k=PORTAL_K, channel=Channel.PORTAL, query=query
             )
-        except services.NoActiveRecommender:
-            context["unavailable"] = True
-        except ValueError as error:
-            context["error"] = str(error)
+        else:
+            # The list shown last (here, in the app, or by the nightly batch) while it holds: the page does not
+            # reshuffle on every visit (services.stored_set says when it is renewed).
+            recommendation_set = services.current_recommendations(customer=customer, k=PORTAL_K,
+                                                                  channel=Channel.PORTAL)
+    except services.NoActiveRecommender:
+        context["unavailable"] = True
+    except ValueError as error:
+        context["error"] = str(error)
     if recommendation_set is not None:
         services.record_impressions(recommendation_set=recommendation_set, channel=InteractionChannel.ONLINE)
         chinese = (get_language() or "").startswith("zh")

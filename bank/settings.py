@@ -333,6 +333,10 @@ ML_DEVICE = env_str("ML_DEVICE", "auto")  # auto | cpu | cuda
 # fights the other workers): gunicorn.conf.py sets 1 for them.
 ML_CPU_THREADS = env_int("ML_CPU_THREADS", 0)
 MODEL_ARTIFACT_DIR = env_path("MODEL_ARTIFACT_DIR", VAR_DIR / "models")
+# A customer's recommendation list is shown again (portal, API) for this long, unless they act on a product, their
+# facts or the catalogue change or another model becomes active (advisor.services.current_recommendations); 0
+# computes a new list on every request.
+RECOMMENDATIONS_FRESH_HOURS = env_int("RECOMMENDATIONS_FRESH_HOURS", 24)
 
 # --- Chat -------------------------------------------------------------------------------------------
 # Banking77 (CC BY 4.0) trains the intent model; the repository expects it beside the checkout.

@@ -19,8 +19,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.model]
 # model, profile, history (dismissals included), products, spending mix; the set, its items and blocked candidates
 # inside a savepoint. A regression guard: it was 24 before facts and history were read in one query each and the
 # stored items were handed over instead of read back. A need in words adds the products matching it and its
-# read-back.
-MAX_QUERIES = 16
+# read-back. Plus one: the customer's latest list, which is shown again instead while it holds (not here: there
+# is none).
+MAX_QUERIES = 17
 
 
 def url(customer, endpoint: str = "") -> str:
@@ -78,7 +79,9 @@ def test_the_answer_is_the_stored_set_as_read_back_in_a_bounded_number_of_querie
     owner, params, django_assert_max_num_queries
 ):
     client = logged_in(owner.user)
-    client.get(url(owner), {"k": 1})  # the model and the catalogue rules load once per process
+    # The model and the catalogue rules load once per process; a list asked for in words is never shown again, so
+    # the timed request makes a new list.
+    client.get(url(owner), {"k": 1, "q": "low risk"})
 
     with django_assert_max_num_queries(MAX_QUERIES + (2 if "q" in params else 0)):
         response = client.get(url(owner), params)
