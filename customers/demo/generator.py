@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -140,7 +141,9 @@ def seed_demo_bank(
     as_of = as_of or timezone.localdate()
     report = SeedReport(customers=customers)
     specs = catalogue()
-    tmp_latent = latent_preferences_path().with_suffix(".csv.tmp")
+    # Its own scratch name: two seeders at once (a test run beside a benchmark) must not rename each other's file.
+    final_latent = latent_preferences_path()
+    tmp_latent = final_latent.with_name(f".{final_latent.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     with transaction.atomic():
         if reset:
             _reset()
@@ -199,8 +202,8 @@ def seed_demo_bank(
             if skipped_triggers:
                 cur.execute("SET LOCAL session_replication_role = DEFAULT")
             cur.execute(f"SET LOCAL TIME ZONE '{connection.timezone_name}'")
-    os.replace(tmp_latent, latent_preferences_path())
-    report.latent_path = latent_preferences_path()
+    os.replace(tmp_latent, final_latent)
+    report.latent_path = final_latent
     report.total_seconds = time.monotonic() - started
     return report
 
