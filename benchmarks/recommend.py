@@ -234,7 +234,7 @@ def verdicts(results: dict[int, dict[str, list[float]]]) -> None:
         for size in sizes:
             ratio = percentile(results[size][name], 50) / percentile(results[size][TRIVIAL], 50)
             p95 = percentile(results[size][name], 95)
-            print(f"  {name:<28}{size:>8,} products: p50 {ratio:.2f}× trivial "
+            print(f"  {name:<30}{size:>8,} products: p50 {ratio:.2f}× trivial "
                   f"[{'ok' if ratio <= P50_RATIO_TARGET else 'ABOVE'}], p95 {p95:.1f} ms "
                   f"[{'ok' if p95 <= P95_TARGET_MS else 'ABOVE'}]")
         if len(sizes) > 1:
@@ -242,7 +242,7 @@ def verdicts(results: dict[int, dict[str, list[float]]]) -> None:
             growth50 = percentile(large, 50) / percentile(small, 50)
             growth95 = percentile(large, 95) / percentile(small, 95)
             trivial_growth = percentile(results[sizes[-1]][TRIVIAL], 50) / percentile(results[sizes[0]][TRIVIAL], 50)
-            print(f"  {name:<28}growth {sizes[0]:,} -> {sizes[-1]:,}: p50 {growth50:.2f}×, p95 {growth95:.2f}× "
+            print(f"  {name:<30} growth {sizes[0]:,} -> {sizes[-1]:,}: p50 {growth50:.2f}×, p95 {growth95:.2f}× "
                   f"[{'ok' if max(growth50, growth95) <= GROWTH_TARGET else 'ABOVE'}] "
                   f"(trivial's own p50 moved {trivial_growth:.2f}×)")
 
