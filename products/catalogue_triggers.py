@@ -37,7 +37,7 @@ def install(apps: Any, schema_editor: Any) -> None:
                 ON CONFLICT (id) DO UPDATE
                     SET version = {version_table}.version + 1, changed_at = EXCLUDED.changed_at;
                 RETURN NULL;
-            END $$""",
+            END $$""",  # nosec B608  # names quoted from the models' metadata and module constants; no values
         f"DROP TRIGGER IF EXISTS {ON_UPDATE} ON {table}",
         f"DROP TRIGGER IF EXISTS {ON_WRITE} ON {table}",
         f"""CREATE TRIGGER {ON_UPDATE} AFTER UPDATE OF {columns} ON {table}
@@ -45,7 +45,7 @@ def install(apps: Any, schema_editor: Any) -> None:
         f"""CREATE TRIGGER {ON_WRITE} AFTER INSERT OR DELETE OR TRUNCATE ON {table}
             FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()""",
         f"""INSERT INTO {version_table} (id, version, changed_at) VALUES (1, 1, clock_timestamp())
-            ON CONFLICT (id) DO NOTHING""",
+            ON CONFLICT (id) DO NOTHING""",  # nosec B608  # a name quoted from the model's metadata; no values
     ):
         schema_editor.execute(statement)
 
