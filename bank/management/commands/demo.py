@@ -8,6 +8,7 @@ until Ctrl-C. `--no-serve` stops after the set-up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -126,22 +127,29 @@ class Command(BaseCommand):
     def _serve(self, options: dict[str, Any]) -> None:
         python = sys.executable
         env = dict(os.environ)
-        # The children join the embedded database this process started (or DATABASE_URL's server).
+        # The children join the embedded database this process started (or DATABASE_URL's server). Each leads a
+        # process group of its own (gunicorn's workers, a cluster's guard and workers), so that stopping can end
+        # the whole group: killing a cluster's main process alone left its busy workers running, orphaned.
         processes = {
             "web": subprocess.Popen(  # nosec B603  # fixed argv (this interpreter, our options), no shell
                 [python, "-m", "gunicorn", "bank.wsgi", "--bind", f"{options['host']}:{options['port']}",
                  "--workers", str(options["web_workers"]), "--access-logfile", "-", "--timeout", "60"],
-                env=env,
+                env=env, start_new_session=True,
             ),
-            "worker": subprocess.Popen([python, "manage.py", "qcluster"], env=env),  # nosec B603  # fixed argv
+            "worker": subprocess.Popen(  # nosec B603  # fixed argv, no shell
+                [python, "manage.py", "qcluster"], env=env, start_new_session=True
+            ),
             "ml-worker": subprocess.Popen(  # nosec B603  # fixed argv, no shell
-                [python, "manage.py", "qcluster"], env={**env, "Q_CLUSTER_NAME": settings.ML_CLUSTER}
+                [python, "manage.py", "qcluster"], env={**env, "Q_CLUSTER_NAME": settings.ML_CLUSTER},
+                start_new_session=True,
             ),
         }
         self.stdout.write(f"Running web + workers (pids {', '.join(str(p.pid) for p in processes.values())}). "
                           "Ctrl-C stops everything.")
 
         def stop(*_: Any) -> None:
+            # A graceful stop first (gunicorn finishes its requests, a cluster its tasks), then, after 20 s, the
+            # whole group: a task still running then is retried by the next start (django-q2 redelivers it).
             for proc in processes.values():
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
@@ -150,7 +158,22 @@ class Command(BaseCommand):
                 try:
                     proc.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    proc.kill()
+                    pass
+            for proc in processes.values():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader; ends what is left
+            # Gone, every one, before this process exits: the embedded server stops with its last holder, and a
+            # worker still dying then would leave it running.
+            for proc in processes.values():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+                give_up = time.monotonic() + 5
+                while time.monotonic() < give_up:
+                    try:
+                        os.killpg(proc.pid, 0)
+                    except (ProcessLookupError, PermissionError):
+                        break
+                    time.sleep(0.05)
 
         signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
         try:
