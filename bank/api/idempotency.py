@@ -57,6 +57,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from bank.api.errors import InvalidParameter
 from bank.models import IdempotencyRecord
+from bank.purge import delete_in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -212,14 +213,7 @@ def purge_expired_keys(*, now: datetime | None = None, batch_size: int = PURGE_B
     """Delete the records whose keys have expired, `batch_size` rows per statement; returns how many. Safe to run
     at any time and twice."""
     expired = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now())
-    deleted = 0
-    while True:
-        # One short DELETE … WHERE id IN (SELECT … LIMIT n) per batch, each committed on its own: a backlog (the
-        # purge was off for a while) never holds its locks or one long transaction against the claims.
-        count, _ = IdempotencyRecord.objects.filter(pk__in=expired.values("pk")[:batch_size]).delete()
-        deleted += count
-        if count < batch_size:
-            return deleted
+    return delete_in_batches(expired, batch_size=batch_size)
 
 
 # --- The view decorator ---------------------------------------------------------------------------------------

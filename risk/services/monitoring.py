@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bank.purge import delete_in_batches
 from customers.models import Account, Customer, Transaction
 from risk.models import Alert, Decision, IngestionRecord, Intervention, MonitoringCursor, Severity
 from risk.monitoring.engine import Verdict, event_from_row, get_monitor
@@ -143,15 +144,7 @@ def purge_old_ingestion_records(*, now: datetime | None = None, batch_size: int 
     a new request (the API's own key expired long before, see bank.api.idempotency); one that carries the same
     external_ref is still refused as a duplicate."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.IDEMPOTENCY_KEY_RETENTION_DAYS)
-    old = IngestionRecord.objects.filter(created_at__lt=cutoff)
-    deleted = 0
-    while True:
-        # One short DELETE … WHERE id IN (SELECT … LIMIT n) per batch, each committed on its own, so a backlog
-        # never holds its locks (or one long transaction) against the ingestions writing new records.
-        count, _ = IngestionRecord.objects.filter(pk__in=old.values("pk")[:batch_size]).delete()
-        deleted += count
-        if count < batch_size:
-            return deleted
+    return delete_in_batches(IngestionRecord.objects.filter(created_at__lt=cutoff), batch_size=batch_size)
 
 
 def _after_alerts(alerts: list[Alert]) -> None:
