@@ -46,13 +46,17 @@ class Ranked:
     score: float
 
 
-def current_recommendations(*, customer: Customer, k: int = 10, channel: str = Channel.API) -> RecommendationSet:
+def current_recommendations(
+    *, customer: Customer, k: int = 10, channel: str = Channel.API, query: str = ""
+) -> RecommendationSet:
     """The customer's current list of `k`: the stored one while it still holds (`stored_set`), else a new one
     (`recommend_products`, stored). The portal and the API answer with it, so a customer, their app and a partner
     see one list, which does not reshuffle on every visit; a list made by the nightly batch is served the same way.
-    Raises as recommend_products does."""
+    With a `query` (a need in words) the list is always made anew. Raises as recommend_products does."""
     if not 1 <= k <= MAX_K:
         raise ValueError(f"k must be from 1 to {MAX_K}, got {k}.")
+    if query.strip():
+        return recommend_products(customer=customer, k=k, channel=channel, query=query)
     rules = catalogue_rules()
     stored = stored_set(customer=customer, k=k, rules=rules)
     if stored is not None:

@@ -54,15 +54,11 @@ def recommendations(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "query": query, "unavailable": False, "error": ""}
     recommendation_set = None
     try:
-        if query:
-            recommendation_set = services.recommend_products(
-                customer=customer, k=PORTAL_K, channel=Channel.PORTAL, query=query
-            )
-        else:
-            # The list shown last (here, in the app, or by the nightly batch) while it holds: the page does not
-            # reshuffle on every visit (services.stored_set says when it is renewed).
-            recommendation_set = services.current_recommendations(customer=customer, k=PORTAL_K,
-                                                                  channel=Channel.PORTAL)
+        # Without a need in words, the list shown last (here, in the app, or by the nightly batch) while it holds:
+        # the page does not reshuffle on every visit (services.stored_set says when it is renewed).
+        recommendation_set = services.current_recommendations(
+            customer=customer, k=PORTAL_K, channel=Channel.PORTAL, query=query
+        )
     except services.NoActiveRecommender:
         context["unavailable"] = True
     except ValueError as error:

@@ -52,10 +52,8 @@ class IdempotencyKeyReused(APIException):
 
 def _recommend(customer: Customer, *, k: int, query: str) -> Response:
     try:
-        if query:
-            recommendation_set = services.recommend_products(customer=customer, k=k, channel=Channel.API, query=query)
-        else:
-            recommendation_set = services.current_recommendations(customer=customer, k=k, channel=Channel.API)
+        recommendation_set = services.current_recommendations(customer=customer, k=k, channel=Channel.API,
+                                                              query=query)
     except services.NoActiveRecommender:
         raise ModelNotReady() from None
     except ValueError as error:
@@ -77,11 +75,11 @@ class RecommendationsView(CustomerScopedView):
             "Ranked by the active recommender, diversified, and filtered by the suitability gate: nothing above "
             "the customer's risk tolerance, nothing they are not eligible for, already hold (where one is "
             "enough) or cannot afford. Without `q` the answer is the customer's current list, the one the portal "
-            "shows: the same list (same `id` and `created_at`) for 24 hours, unless the customer acts on a product, "
-            "their circumstances or the catalogue change, or another model becomes active; every item is checked "
-            "against the suitability gate again on each request. With `q`, a new list of only the products meeting "
-            "the constraints read from it; `understood` shows them back. Partners need `recommendations:read` and "
-            "the customer's consent."
+            "shows: the same list (same `id` and `created_at`) for a day (the bank's setting), unless the customer "
+            "acts on a product, their circumstances or the catalogue change, or another model becomes active; every "
+            "item is checked against the suitability gate again on each request. With `q`, a new list of only the "
+            "products meeting the constraints read from it; `understood` shows them back. Partners need "
+            "`recommendations:read` and the customer's consent."
         ),
         parameters=[
             PUBLIC_ID,
