@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
 from advisor.models import Channel
-from bank.jobs import Progress, run_job
+from bank.jobs import Part, Progress, fan_out, id_ranges, run_job, run_part
+
+if TYPE_CHECKING:
+    from customers.models import Customer
 
 
 def train_recommender_task(job_id: int | None = None) -> int:
@@ -27,27 +35,50 @@ def train_recommender_task(job_id: int | None = None) -> int:
     return int(job.result.get("version_id", 0))
 
 
-def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10) -> int:
-    """Refresh the stored recommendations of every customer who consented to profiling (or of `customer_ids`).
+def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10, job_id: int | None = None) -> int:
+    """Refresh the stored recommendations of every customer who consented to profiling (or of `customer_ids`,
+    at once, in this process); returns how many customers it covers.
 
-    Each customer gets a new batch set through the same service as the API, gate included. Rerunning adds a
-    newer set per customer, which is what the portal then shows; nothing is half-written (one transaction per
-    customer).
+    Each customer gets a new batch set through the same service as the API, gate included; rerunning adds a newer
+    set per customer, which is what the portal then shows, and nothing is half-written (one transaction per
+    customer). The whole bank is a Job split into parts of RECOMMENDATION_REFRESH_PART customers by id range
+    (`recommend_part_task`), queued on the ML cluster: every worker of every ML cluster takes parts, so the
+    refresh scales with the workers, and no single task runs long enough to meet the cluster's timeout (one task
+    for a million customers would run for hours).
     """
-    from advisor.services import NoActiveRecommender, recommend_products
     from customers.models import Customer
 
-    customers = Customer.objects.filter(consent_profiling=True).order_by("id")
+    customers = Customer.objects.filter(consent_profiling=True)
     if customer_ids is not None:
-        customers = customers.filter(id__in=customer_ids)
+        return int(_recommend_customers(customers.filter(id__in=customer_ids), k=k)["customers"])
+    parts = [
+        Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
+        for first, last, n in id_ranges(customers, settings.RECOMMENDATION_REFRESH_PART)
+    ]
+    job = fan_out(kind="Refresh recommendations", task="advisor.tasks.recommend_all_task",
+                  part_task="advisor.tasks.recommend_part_task", parts=parts, job_id=job_id, ml=True, k=k)
+    return int(job.total or 0)
+
+
+def recommend_part_task(job_id: int, part: str, size: int, first_id: int, last_id: int, k: int = 10) -> dict[str, Any]:
+    """One part of the refresh: the consenting customers with ids first_id..last_id (counted as `size`)."""
+    from customers.models import Customer
+
+    customers = Customer.objects.filter(consent_profiling=True, id__gte=first_id, id__lte=last_id)
+    return run_part(job_id, key=part, size=size, work=lambda: _recommend_customers(customers, k=k))
+
+
+def _recommend_customers(customers: QuerySet[Customer], *, k: int) -> dict[str, Any]:
+    from advisor.services import NoActiveRecommender, recommend_products
+
     done = 0
-    for customer in customers.iterator(chunk_size=500):
+    for customer in customers.order_by("id").iterator(chunk_size=500):
         try:
             recommend_products(customer=customer, k=k, channel=Channel.BATCH)
         except NoActiveRecommender:
-            return done
+            return {"customers": done, "skipped": "no active recommender"}
         done += 1
-    return done
+    return {"customers": done}
 
 
 def score_recommendations_task(job_id: int | None = None, *, k: int = 10, chunk: int | None = None) -> int:

@@ -94,6 +94,23 @@ class Job(models.Model):
         return min(self.done / self.total, 1.0)
 
 
+class JobPart(models.Model):
+    """One finished part of a Job split over the workers (`bank.jobs.fan_out`): the row says the part is done, so
+    that a redelivered part does not run again and the part that finishes last closes the Job."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="parts")
+    key = models.CharField(max_length=60, help_text="Which part, e.g. the id range '1-1000'.")
+    size = models.PositiveIntegerField(help_text="How many items the part counted for in the Job's progress.")
+    result = models.JSONField(default=dict, blank=True)
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "key"], name="bank_jobpart_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.key}"
+
+
 class AuditEvent(models.Model):
     """Who did what to whom, when and why: an append-only record (the database refuses UPDATE, DELETE and TRUNCATE on
     this table; see migrations bank 0004 and 0005), read by compliance in the admin."""

@@ -1,11 +1,13 @@
 """recommend_products and record_feedback on a seeded bank with a trained recommender."""
 
+import math
 from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
 import pytest
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from advisor import services
 from advisor.ml import scoring
@@ -13,6 +15,7 @@ from advisor.models import BlockedCandidate, BlockReason, Channel, Recommendatio
 from advisor.needs import parse_needs
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
 from advisor.tasks import recommend_all_task
+from bank.models import Job
 from customers.models import Channel as InteractionChannel
 from customers.models import Customer, InteractionEvent, ProductInteraction
 from products.models import Product
@@ -43,17 +46,100 @@ def test_a_set_is_stored_with_the_model_version_reasons_and_only_suitable_produc
         assert item.contributions  # the staff view's feature contributions
 
 
-def test_no_customer_in_the_bank_is_recommended_anything_unsuitable(trained_bank):
-    done = recommend_all_task(k=10)
+@pytest.fixture
+def queued(monkeypatch, settings):
+    """The tasks queued (on commit) as (dotted path, kwargs) -- run them with `work_through`, as workers would."""
+    settings.RECOMMENDATION_REFRESH_PART = 40
+    calls = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *a, **kw: calls.append((func, kw)))
+    return calls
 
+
+def work_through(calls):
+    results = []
+    for func, kwargs in calls:
+        kwargs = {name: value for name, value in kwargs.items() if name != "cluster"}
+        results.append(import_string(func)(**kwargs))
+    return results
+
+
+def test_the_nightly_refresh_runs_in_parts_and_no_customer_is_recommended_anything_unsuitable(
+        trained_bank, queued, django_capture_on_commit_callbacks):
     consenting = Customer.objects.filter(consent_profiling=True)
-    assert done == consenting.count() > 0
+    with django_capture_on_commit_callbacks(execute=True):
+        covered = recommend_all_task(k=10)
+
+    job = Job.objects.get(kind="Refresh recommendations")
+    assert covered == consenting.count() == job.total > 0
+    assert len(queued) == math.ceil(covered / 40) == job.result["parts"]
+    assert {func for func, _ in queued} == {"advisor.tasks.recommend_part_task"}
+    assert {kwargs["cluster"] for _, kwargs in queued} == {"ml"}
+    assert (job.state, job.done, RecommendationSet.objects.filter(channel=Channel.BATCH).count()) == (
+        Job.State.RUNNING, 0, 0)  # queued, not yet run
+
+    work_through(queued)
+
+    job.refresh_from_db()
+    assert (job.state, job.done, job.result) == (Job.State.DONE, covered, {"parts": len(queued), "customers": covered})
+    batch = RecommendationSet.objects.filter(channel=Channel.BATCH)
+    assert sorted(batch.values_list("customer_id", flat=True)) == sorted(consenting.values_list("pk", flat=True))
     violations = 0
     for customer in consenting:
         gate = _gate(customer)
         shown = Recommendation.objects.filter(customer=customer, recommendation_set__channel=Channel.BATCH)
         violations += sum(not gate.allows(pid) for pid in shown.values_list("product_id", flat=True))
     assert violations == 0
+
+
+def test_a_redelivered_part_or_refresh_does_nothing_again(trained_bank, queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        recommend_all_task(k=10)
+    job = Job.objects.get(kind="Refresh recommendations")
+    parts = list(queued)
+    work_through(parts[:1])
+    sets = RecommendationSet.objects.filter(channel=Channel.BATCH).count()
+    assert sets == parts[0][1]["size"] > 0
+
+    # The ORM broker redelivers a task whose worker died after it finished; django-q2 may also run it twice.
+    assert work_through(parts[:1]) == [{}]
+    with django_capture_on_commit_callbacks(execute=True):
+        recommend_all_task(k=10, job_id=job.pk)
+
+    job.refresh_from_db()
+    assert RecommendationSet.objects.filter(channel=Channel.BATCH).count() == sets
+    assert (job.done, job.parts.count(), len(queued)) == (sets, 1, len(parts))  # nothing counted or queued twice
+    assert job.state == Job.State.RUNNING
+
+
+def test_a_failing_part_fails_the_refresh_naming_it_and_the_other_parts_still_run(
+        trained_bank, queued, monkeypatch, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        recommend_all_task(k=10)
+    job = Job.objects.get(kind="Refresh recommendations")
+    broken = queued[1][1]
+    real = services.recommend_products
+
+    def recommend(*, customer, **kwargs):
+        if broken["first_id"] <= customer.pk <= broken["last_id"]:
+            raise RuntimeError("the ranker fell over")
+        return real(customer=customer, **kwargs)
+
+    monkeypatch.setattr(services, "recommend_products", recommend)
+    for func, kwargs in queued:
+        if kwargs is broken:
+            with pytest.raises(RuntimeError):
+                work_through([(func, kwargs)])
+        else:
+            work_through([(func, kwargs)])
+
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED
+    assert job.error == f"part {broken['part']}: RuntimeError: the ranker fell over"
+    assert job.parts.count() == len(queued)  # every part ended, the broken one with its error
+    assert job.result["failed"] == [job.error] and job.result["customers"] == job.done
+    assert job.done == job.total - broken["size"]
+    assert not RecommendationSet.objects.filter(
+        channel=Channel.BATCH, customer__pk__range=(broken["first_id"], broken["last_id"])).exists()
 
 
 def test_what_the_gate_refuses_above_the_cut_is_logged_with_its_reasons(trained_bank):

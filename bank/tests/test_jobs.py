@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from bank import registry
-from bank.jobs import run_job, start_job
+from bank.jobs import Part, fan_out, id_ranges, run_job, run_part, start_job
 from bank.models import Job
 from bank.roles import ADMINISTRATOR, COMPLIANCE_OFFICER
 from customers.tests.factories import UserFactory
@@ -71,6 +71,72 @@ def test_scheduled_work_gets_a_job_of_its_own():
     job = run_job(None, kind="Nightly", task="t", work=lambda progress: {"ok": True})
 
     assert (job.kind, job.state, job.result) == ("Nightly", Job.State.DONE, {"ok": True})
+
+
+def test_id_ranges_cut_the_filtered_rows_in_key_order_without_gaps_or_overlaps():
+    jobs = [Job.objects.create(kind="Row", task="t", step=str(n % 3)) for n in range(26)]
+    wanted = [job.pk for job in jobs if job.step != "0"]
+
+    ranges = id_ranges(Job.objects.filter(kind="Row").exclude(step="0"), 5)
+
+    assert [n for _, _, n in ranges] == [5, 5, 5, 2]
+    covered = [pk for first, last, _ in ranges for pk in wanted if first <= pk <= last]
+    assert covered == wanted  # each row in exactly one range, in order
+    assert ranges[0][0] == wanted[0] and ranges[-1][1] == wanted[-1]
+    assert id_ranges(Job.objects.filter(kind="nothing"), 5) == []
+    with pytest.raises(ValueError):
+        id_ranges(Job.objects.all(), 0)
+
+
+def test_a_job_split_into_parts_counts_them_as_they_finish_and_closes_with_the_last(
+        queued, django_capture_on_commit_callbacks):
+    parts = [Part(key="a", size=3, kwargs={"n": 1}), Part(key="b", size=4, kwargs={"n": 2})]
+    with django_capture_on_commit_callbacks(execute=True):
+        job = fan_out(kind="Split", task="t", part_task="app.tasks.part", parts=parts, ml=True, extra="x")
+
+    assert queued == [("app.tasks.part", (), {"job_id": job.pk, "part": "a", "size": 3, "n": 1, "extra": "x",
+                                              "cluster": "ml"}),
+                      ("app.tasks.part", (), {"job_id": job.pk, "part": "b", "size": 4, "n": 2, "extra": "x",
+                                              "cluster": "ml"})]
+    assert (job.state, job.done, job.total, job.result) == (Job.State.RUNNING, 0, 7, {"parts": 2})
+
+    assert run_part(job.pk, key="b", size=4, work=lambda: {"rows": 40, "note": "slow"}) == {"rows": 40, "note": "slow"}
+    job.refresh_from_db()
+    assert (job.state, job.done, job.step) == (Job.State.RUNNING, 4, "1 of 2 parts done")
+
+    run_part(job.pk, key="a", size=3, work=lambda: {"rows": 30, "note": "slow"})
+    job.refresh_from_db()
+    assert (job.state, job.done, job.step, job.result) == (
+        Job.State.DONE, 7, "finished", {"parts": 2, "rows": 70, "note": ["slow"]})
+    assert job.finished_at is not None
+
+    ran = []
+    assert run_part(job.pk, key="a", size=3, work=lambda: ran.append(1) or {}) == {}  # a redelivery
+    with django_capture_on_commit_callbacks(execute=True):
+        fan_out(kind="Split", task="t", part_task="app.tasks.part", parts=parts, job_id=job.pk)
+    job.refresh_from_db()
+    assert (ran, len(queued), job.done) == ([], 2, 7)
+
+
+def test_a_failing_part_fails_the_job_with_its_name_and_an_empty_split_is_done_at_once(
+        queued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = fan_out(kind="Split", task="t", part_task="p", parts=[Part("a", 1), Part("b", 1)])
+
+    def broken():
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        run_part(job.pk, key="a", size=1, work=broken)
+    run_part(job.pk, key="b", size=1, work=lambda: {"rows": 1})
+    job.refresh_from_db()
+    assert (job.state, job.error, job.done, job.result) == (
+        Job.State.FAILED, "part a: OSError: disk full", 1, {"parts": 2, "failed": ["part a: OSError: disk full"],
+                                                             "rows": 1})
+    assert job.finished_at is not None
+
+    empty = fan_out(kind="Split", task="t", part_task="p", parts=[])
+    assert (empty.state, empty.total, empty.result, len(queued)) == (Job.State.DONE, 0, {"parts": 0}, 2)
 
 
 def _staff(role, username):
