@@ -41,7 +41,7 @@ def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10, jo
 
     Each customer gets a new batch set through the same service as the API, gate included; rerunning adds a newer
     set per customer, which is what the portal then shows, and nothing is half-written (one transaction per
-    customer). The whole bank is a Job split into parts of RECOMMENDATION_REFRESH_PART customers by id range
+    customer). The whole bank is a Job split into parts of NIGHTLY_PART_SIZE customers by id range
     (`recommend_part_task`), queued on the ML cluster: every worker of every ML cluster takes parts, so the
     refresh scales with the workers, and no single task runs long enough to meet the cluster's timeout (one task
     for a million customers would run for hours).
@@ -53,7 +53,7 @@ def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10, jo
         return int(_recommend_customers(customers.filter(id__in=customer_ids), k=k)["customers"])
     parts = [
         Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
-        for first, last, n in id_ranges(customers, settings.RECOMMENDATION_REFRESH_PART)
+        for first, last, n in id_ranges(customers, settings.NIGHTLY_PART_SIZE)
     ]
     job = fan_out(kind="Refresh recommendations", task="advisor.tasks.recommend_all_task",
                   part_task="advisor.tasks.recommend_part_task", parts=parts, job_id=job_id, ml=True, k=k)

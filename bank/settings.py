@@ -339,7 +339,7 @@ MODEL_ARTIFACT_DIR = env_path("MODEL_ARTIFACT_DIR", VAR_DIR / "models")
 RECOMMENDATIONS_FRESH_HOURS = env_int("RECOMMENDATIONS_FRESH_HOURS", 24)
 # The nightly refresh of everyone's list is queued in parts of this many customers (advisor.tasks), which every
 # worker of every ML cluster takes from the queue: a part takes about half a minute on one core.
-RECOMMENDATION_REFRESH_PART = env_int("RECOMMENDATION_REFRESH_PART", 1000)
+NIGHTLY_PART_SIZE = env_int("NIGHTLY_PART_SIZE", 1000)
 
 # --- Chat -------------------------------------------------------------------------------------------
 # Banking77 (CC BY 4.0) trains the intent model; the repository expects it beside the checkout.

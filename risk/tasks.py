@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bank.jobs import Progress, run_job
+from bank.jobs import Progress, run_job, run_part
 
 
 def train_credit_task(job_id: int | None = None) -> int:
@@ -36,14 +36,47 @@ def train_anomaly_task(job_id: int | None = None) -> int:
     return int(job.result.get("version_id", 0))
 
 
-def score_customers_task(customer_ids: list[int] | None = None) -> int:
-    """Rescore customers (all by default) with the active credit model; 0 when none is active."""
+def score_customers_task(customer_ids: list[int] | None = None, job_id: int | None = None) -> int:
+    """Rescore customers with the active credit model: `customer_ids` at once, in this process, or every customer
+    as a Job split into parts of NIGHTLY_PART_SIZE customers (`score_customers_part_task`) that the ML workers
+    share. Returns how many customers it covers; 0 when no credit model is active."""
+    from django.conf import settings
+
+    from bank.jobs import Part, fan_out, id_ranges
+    from customers.models import Customer
+    from risk.ml.scoring import active_credit_model
     from risk.services.credit import NoActiveCreditModel, score_customers
 
-    try:
-        return len(score_customers(customer_ids=customer_ids))
-    except NoActiveCreditModel:
+    if customer_ids is not None:
+        try:
+            return len(score_customers(customer_ids=customer_ids))
+        except NoActiveCreditModel:
+            return 0
+    if active_credit_model() is None:
         return 0
+    parts = [
+        Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
+        for first, last, n in id_ranges(Customer.objects.all(), settings.NIGHTLY_PART_SIZE)
+    ]
+    job = fan_out(kind="Rescore customers' credit risk", task="risk.tasks.score_customers_task",
+                  part_task="risk.tasks.score_customers_part_task", parts=parts, job_id=job_id, ml=True)
+    return int(job.total or 0)
+
+
+def score_customers_part_task(job_id: int, part: str, size: int, first_id: int, last_id: int) -> dict[str, Any]:
+    """One part of the credit rescoring: the customers with ids first_id..last_id."""
+    from customers.models import Customer
+    from risk.services.credit import NoActiveCreditModel, score_customers
+
+    def work() -> dict[str, Any]:
+        ids = list(Customer.objects.filter(pk__gte=first_id, pk__lte=last_id).order_by("pk")
+                   .values_list("pk", flat=True))
+        try:
+            return {"customers": len(score_customers(customer_ids=ids))}
+        except NoActiveCreditModel:  # deactivated since the parts were queued
+            return {"customers": 0, "skipped": "no active credit model"}
+
+    return run_part(job_id, key=part, size=size, work=work)
 
 
 def monitor_transactions_task() -> dict[str, int]:

@@ -49,7 +49,7 @@ def test_a_set_is_stored_with_the_model_version_reasons_and_only_suitable_produc
 @pytest.fixture
 def queued(monkeypatch, settings):
     """The tasks queued (on commit) as (dotted path, kwargs) -- run them with `work_through`, as workers would."""
-    settings.RECOMMENDATION_REFRESH_PART = 40
+    settings.NIGHTLY_PART_SIZE = 40
     calls = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda func, *a, **kw: calls.append((func, kw)))
     return calls

@@ -243,3 +243,31 @@ def test_profiles_task_writes_todays_snapshot_for_the_given_customers_only():
         == "No spending in the last 180 days; no regular income seen; holds no products with us."
     )
     assert not ProfileSnapshot.objects.filter(customer=other).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.model
+def test_every_consenting_customer_is_profiled_by_a_job_of_parts(monkeypatch, settings,
+                                                                 django_capture_on_commit_callbacks):
+    from django.utils.module_loading import import_string
+
+    from bank.models import Job
+
+    settings.NIGHTLY_PART_SIZE = 2
+    consenting = [CustomerFactory() for _ in range(5)]
+    refused = CustomerFactory(consent_profiling=False)
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *a, **kw: queued.append((func, kw)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert compute_profiles_task() == 5
+    part_task = "customers.tasks.compute_profiles_part_task"
+    assert [(func, kw["size"], "cluster" in kw) for func, kw in queued] == [
+        (part_task, 2, False), (part_task, 2, False), (part_task, 1, False)]  # the default cluster, as scheduled
+
+    for func, kwargs in queued:
+        import_string(func)(**kwargs)
+
+    job = Job.objects.get(kind="Recompute customer profiles")
+    assert (job.state, job.done, job.result) == (Job.State.DONE, 5, {"parts": 3, "profiles": 5})
+    assert sorted(ProfileSnapshot.objects.values_list("customer_id", flat=True)) == sorted(c.pk for c in consenting)
+    assert not ProfileSnapshot.objects.filter(customer=refused).exists()

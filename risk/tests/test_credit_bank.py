@@ -58,6 +58,32 @@ def test_every_customer_is_scored_with_reasons_and_the_model_version(risk_bank):
     assert proposals.exists() and set(proposals.values_list("status", flat=True)) == {"proposed"}
 
 
+def test_the_daily_rescoring_is_a_job_of_parts_on_the_ml_cluster(risk_bank, monkeypatch, settings,
+                                                                 django_capture_on_commit_callbacks):
+    from django.utils.module_loading import import_string
+
+    from risk.tasks import score_customers_task
+
+    settings.NIGHTLY_PART_SIZE = 500
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *a, **kw: queued.append((func, kw)))
+    before = CreditScore.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert score_customers_task() == 1200
+    assert [(func, kw["cluster"], kw["size"]) for func, kw in queued] == [
+        ("risk.tasks.score_customers_part_task", "ml", 500), ("risk.tasks.score_customers_part_task", "ml", 500),
+        ("risk.tasks.score_customers_part_task", "ml", 200)]
+
+    for func, kwargs in queued:
+        import_string(func)(**{name: value for name, value in kwargs.items() if name != "cluster"})
+
+    job = Job.objects.get(kind="Rescore customers' credit risk")
+    assert (job.state, job.done, job.total, job.result) == (Job.State.DONE, 1200, 1200,
+                                                            {"parts": 3, "customers": 1200})
+    assert CreditScore.objects.count() == before + 1200
+    assert CreditScore.objects.order_by().values("customer").distinct().count() == 1200
+
+
 def test_the_api_returns_the_score_and_reasons_to_staff(risk_bank):
     score = CreditScore.objects.filter(decision="decline").first()
     staff = get_user_model().objects.create(username="super", is_staff=True, is_superuser=True)
