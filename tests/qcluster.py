@@ -82,3 +82,14 @@ def wait_for(predicate: Callable[[], T], *, cluster: subprocess.Popen[bytes], lo
         assert cluster.poll() is None, f"the cluster exited early:\n{log.read_text()[-3000:]}"
         time.sleep(0.3)
     raise AssertionError(f"{what} within {seconds} s; cluster log:\n{log.read_text()[-3000:]}")
+
+
+def sleepy_part_task(job_id: int, part: str, size: int, seconds: float) -> dict[str, object]:
+    """A part of a fanned-out Job for the cluster tests (`bank.jobs.run_part`): waits, then says which worker ran it."""
+    from bank.jobs import run_part
+
+    def work() -> dict[str, object]:
+        time.sleep(seconds)
+        return {"items": size, "worker": str(os.getpid())}
+
+    return run_part(job_id, key=part, size=size, work=work)
