@@ -173,7 +173,7 @@ def retrieve(question: str, *, intent: str | None = None, limit: int = 4) -> lis
     language = Language.ZH if has_cjk(question) else Language.EN
     candidates = KnowledgePassage.objects.filter(language=language, article__is_published=True)
     vector = embedder(multilingual=language == Language.ZH).embed_query(question)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             set_hnsw_search(cursor)
         nearest = list(candidates.annotate(distance=CosineDistance("embedding", vector))

@@ -113,7 +113,7 @@ def _vector_leg(candidates: QuerySet[Product], *, query: str, chinese: bool, dep
         .order_by("distance")
         .values_list("pk", "distance")[:depth]
     )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             # Filters on the candidates would starve a plain HNSW scan; this makes it iterative (relaxed order,
             # hence the re-sort below) and widens ef_search past the depth asked for.
