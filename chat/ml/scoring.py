@@ -50,7 +50,8 @@ def active_model() -> tuple[ModelVersion, IntentModel]:
 def classify(text: str) -> Classified:
     """The intent of `text` with its probability and the next two. Raises IntentModelUnavailable."""
     version, model = active_model()
-    return Classified(prediction=model.predict(encode([text]))[0], model_version=version)
+    features = encode([text], multilingual_for_latin=model.latin_reads_multilingual)
+    return Classified(prediction=model.predict(features)[0], model_version=version)
 
 
 def forget_loaded_model() -> None:

@@ -88,9 +88,13 @@ def train_intents(
     max_per_intent: int | None = None,
     evaluate_on: dict[str, Path] | None = None,
     seed: int = 0,
+    english_on_both: bool = False,
     progress: Progress = None,
 ) -> IntentTraining:
     """Train, evaluate on the held-out files and register a `chat.intents` version.
+
+    `english_on_both`: the English head reads e5's vector beside MiniLM's (a turn in English then runs both
+    encoders). On the full training data it adds nothing measurable; on a tenth of it, it adds 1.5–5 points.
 
     `activate`: True always, False never, None only when no version is active. Raises IntentDataError when
     a file is missing or malformed; nothing is registered then.
@@ -99,7 +103,8 @@ def train_intents(
     train = load_examples(training_files(), max_per_intent=max_per_intent, seed=seed)
     evaluation = {name: read_examples(path, source=name) for name, path in (evaluate_on or evaluation_files()).items()}
     features = encode([e.text for e in train], progress=progress)
-    model = IntentModel.fit(features, [e.intent for e in train], sources=[e.source for e in train], seed=seed)
+    model = IntentModel.fit(features, [e.intent for e in train], sources=[e.source for e in train], seed=seed,
+                            english_on_both=english_on_both)
     reports = {name: evaluate(model, rows, progress=progress)
                for name, rows in evaluation.items()}
     digest = hashlib.sha256()

@@ -18,27 +18,62 @@ def test_the_quick_model_reads_held_out_chinese_and_the_assistants_own_intents(q
     actions = evaluate(quick_intent_model, read_examples(files["actions_en_test"]))
 
     # Trained on 12 examples per intent and file (a tenth of the data); the full model is measured in the README.
+    # With this little data the English head on MiniLM alone reads the own intents at 0.83 (0.88 when it read e5's
+    # vector too, `english_on_both`); on the full data both read them at 0.84.
     assert chinese.n == 435 and chinese.accuracy > 0.60
-    assert actions.n == 100 and actions.accuracy > 0.85
+    assert actions.n == 100 and actions.accuracy > 0.80
 
 
-def test_one_message_is_read_as_in_a_batch_with_one_encoder_for_chinese(quick_intent_model, monkeypatch):
-    """A chat turn encodes its one message by the memoised query vectors, the two encoders side by side for
-    English and e5 alone for Chinese: the intents and probabilities are those of the batch path."""
-    from bank.embeddings import text_embedder
+TURNS = ["My card payment was declined at the supermarket", "How long does a transfer from abroad take?",
+         "我的卡丢了，怎么办", "转账多久到账"]
+
+
+def _count_calls(monkeypatch):
+    from bank.embeddings import multilingual_embedder, text_embedder
+
+    calls = {"minilm": [], "e5": []}
+    for name, model in (("minilm", text_embedder()), ("e5", multilingual_embedder())):
+        real = model.embed_query
+        monkeypatch.setattr(model, "embed_query",
+                            lambda text, real=real, name=name: calls[name].append(text) or real(text))
+    return calls
+
+
+def test_one_message_is_read_as_in_a_batch_with_the_one_encoder_its_script_needs(quick_intent_model, monkeypatch):
+    """A chat turn encodes its one message by the memoised query vectors: MiniLM alone for English, e5 alone for
+    Chinese; the intents and probabilities are those of the batch path, which computes both vectors."""
     from chat.ml.intents import encode
 
-    texts = ["My card payment was declined at the supermarket", "How long does a transfer from abroad take?",
-             "我的卡丢了，怎么办", "转账多久到账"]
-    batch = quick_intent_model.probabilities(encode(texts))
-    one_by_one = np.vstack([quick_intent_model.probabilities(encode([text])) for text in texts])
-    assert np.allclose(one_by_one, batch, atol=1e-4)
+    assert not quick_intent_model.latin_reads_multilingual
+    batch = quick_intent_model.probabilities(encode(TURNS))
+    calls = _count_calls(monkeypatch)
+    one_by_one = np.vstack([quick_intent_model.probabilities(encode([text], multilingual_for_latin=False))
+                            for text in TURNS])
 
-    calls = []
-    model = text_embedder()
-    monkeypatch.setattr(model, "embed_query", lambda text: calls.append(text) or np.zeros(384, np.float32))
-    encode(["信用卡年费是多少"])
-    assert calls == []  # MiniLM is not run for Chinese text: its head never reads MiniLM's columns
+    assert np.allclose(one_by_one, batch, atol=1e-4)
+    assert calls == {"minilm": TURNS[:2], "e5": TURNS[2:]}
+
+
+def test_a_model_whose_english_head_reads_both_vectors_is_still_served_with_both(monkeypatch):
+    """Intent models trained before the English head read MiniLM alone: a turn in English runs both encoders
+    (side by side) and gets the batch path's probabilities; the heads' columns say which model is which."""
+    from chat.ml.intents import IntentModel, encode
+    from chat.ml.scoring import Classified, classify
+
+    labels = ["card", "card", "transfer", "transfer"]
+    features = encode(TURNS)
+    both = IntentModel.fit(features, labels, english_on_both=True)
+    alone = IntentModel.fit(features, labels)
+    assert both.latin_reads_multilingual and not alone.latin_reads_multilingual
+    assert (both.heads["latin"].coef.shape[1], alone.heads["latin"].coef.shape[1]) == (768, 384)
+
+    monkeypatch.setattr("chat.ml.scoring.active_model", lambda: ("v", both))
+    calls = _count_calls(monkeypatch)
+    fresh = TURNS[0] + " again"
+    classified = classify(fresh)
+    assert isinstance(classified, Classified) and calls == {"minilm": [fresh], "e5": [fresh]}
+    assert np.allclose(both.probabilities(encode([fresh], multilingual_for_latin=True)),
+                       both.probabilities(encode([fresh, TURNS[1]]))[:1], atol=1e-4)
 
 
 def test_evaluate_intents_trains_on_a_file_and_writes_the_figures(tmp_path):
