@@ -25,8 +25,8 @@ Per chunk of customers (ordered by pk):
    see the previous run until then and never part of one. One run at a time (an advisory lock).
 
 Where it can differ from the online list: float32 products computed by torch rather than numpy can differ in the
-last bit, which reorders only exact near-ties; and above FULL_SCORING_UP_TO products, products tied exactly at a
-generator's POOL-th score are broken by torch.topk here and numpy's argpartition online (both arbitrary).
+last bit, which reorders only exact near-ties. Above FULL_SCORING_UP_TO products both take each generator's top
+POOL by its percentile ranks, so products tied at the POOL-th score are broken alike, by position.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from advisor.ml.candidates import (
     customer_batch,
 )
 from advisor.ml.data import DEFAULT_WEIGHTS, DISMISS, InteractionLog, segment_codes
-from advisor.ml.ranker import pair_features
+from advisor.ml.ranker import pair_features, top_rank_floor
 from advisor.suitability import CatalogueRules
 
 DENSE_KNN_UP_TO = 8192  # item kNN similarity as a dense (products × products) tensor up to this many products
@@ -315,9 +315,9 @@ class DeviceScorer:
                 for matrix in (state.batch.shown, state.batch.dismissed):
                     r, c = matrix.nonzero()
                     ranked_set[torch.as_tensor(r, device=self.device), torch.as_tensor(c, device=self.device)] = True
-                pool = min(scoring.POOL, p)
-                for values in scores.values():
-                    ranked_set.scatter_(1, torch.topk(values, pool, dim=1).indices, True)
+                edge = float(top_rank_floor(p, scoring.POOL))  # each generator's top POOL, as the online pool
+                for name in scores:
+                    ranked_set |= ranks[name] >= edge
             else:
                 ranked_set = wanted  # the other pairs' scores are never looked at
             pair_rows, pair_cols = (x.cpu().numpy().copy() for x in torch.nonzero(ranked_set, as_tuple=True))

@@ -119,6 +119,14 @@ def percentile_ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def top_rank_floor(p: int, top: int) -> np.float32:
+    """The lowest `percentile_ranks` value among a row's `top` best of `p`: a value is among the `top` best exactly
+    when its rank is at least this (ties broken by position, as the ranks break them). Computed as
+    `percentile_ranks` computes its fractions, so the comparison is exact."""
+    top = min(max(top, 1), p)
+    return np.float32((p - top + 1) / max(p, 1))
+
+
 def _pairs_of(matrix: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.asarray(matrix[rows, cols], dtype=np.float32).ravel() if len(rows) else np.zeros(0, np.float32)
 

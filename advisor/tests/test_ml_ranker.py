@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from advisor.ml.ranker import FeatureLayout, drivers, percentile_ranks, stable_order
+from advisor.ml.ranker import FeatureLayout, drivers, percentile_ranks, stable_order, top_rank_floor
 
 
 def _reference_ranks(scores: np.ndarray) -> np.ndarray:
@@ -77,3 +77,17 @@ def test_drivers_sum_per_driver_to_the_last_bit_and_keep_the_order_of_ties(seed)
 
 def test_drivers_with_every_contribution_zero_keep_the_layout_order():
     assert list(drivers(np.zeros(len(LAYOUT.names) + 1), LAYOUT)) == list(dict.fromkeys(LAYOUT.drivers))
+
+
+@pytest.mark.parametrize("p,top", [(1, 1), (7, 3), (1000, 200), (50_000, 200), (50_000, 60_000)])
+def test_the_top_of_a_row_is_read_off_its_percentile_ranks_exactly(p, top):
+    rng = np.random.default_rng(p)
+    values = rng.integers(0, max(2, p // 10), size=(3, p)).astype(np.float32)  # many ties, at the edge too
+    values[1] = -values[1]
+
+    chosen = percentile_ranks(values) >= top_rank_floor(p, top)
+
+    for row in range(3):
+        expected = np.zeros(p, dtype=bool)
+        expected[np.argsort(values[row], kind="stable")[-min(top, p):]] = True  # ties: the later position wins
+        assert (chosen[row] == expected).all()
