@@ -84,6 +84,29 @@ def test_the_daily_rescoring_is_a_job_of_parts_on_the_ml_cluster(risk_bank, monk
     assert CreditScore.objects.order_by().values("customer").distinct().count() == 1200
 
 
+def test_a_newly_activated_credit_model_queues_the_rescoring_as_parts(risk_bank, monkeypatch, settings,
+                                                                      django_capture_on_commit_callbacks):
+    from types import SimpleNamespace
+
+    from risk.tasks import train_credit_task
+
+    settings.NIGHTLY_PART_SIZE = 500
+    trained = SimpleNamespace(version=risk_bank.credit, activated=True, seconds=1.0,
+                              metrics={"auc_gbm": 0.8, "auc_scorecard": 0.7})
+    monkeypatch.setattr("risk.ml.training.train_credit_model", lambda progress=None: trained)
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *a, **kw: queued.append((func, kw)))
+    before = CreditScore.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert train_credit_task() == risk_bank.credit.pk
+
+    training = Job.objects.get(kind="Train risk.credit")
+    assert training.result["customers_queued_for_scoring"] == 1200
+    assert [func for func, _ in queued] == ["risk.tasks.score_customers_part_task"] * 3
+    assert CreditScore.objects.count() == before  # scored by the parts, not inside the training task
+
+
 def test_the_api_returns_the_score_and_reasons_to_staff(risk_bank):
     score = CreditScore.objects.filter(decision="decline").first()
     staff = get_user_model().objects.create(username="super", is_staff=True, is_superuser=True)
