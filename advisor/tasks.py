@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from advisor.models import Channel
-from bank.jobs import Part, Progress, fan_out, id_ranges, run_job, run_part
+from bank.jobs import Progress, fan_out, id_range_parts, run_job, run_part
 
 if TYPE_CHECKING:
     from customers.models import Customer
@@ -51,10 +51,7 @@ def recommend_all_task(customer_ids: list[int] | None = None, *, k: int = 10, jo
     customers = Customer.objects.filter(consent_profiling=True)
     if customer_ids is not None:
         return int(_recommend_customers(customers.filter(id__in=customer_ids), k=k)["customers"])
-    parts = [
-        Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
-        for first, last, n in id_ranges(customers, settings.NIGHTLY_PART_SIZE)
-    ]
+    parts = id_range_parts(customers, settings.NIGHTLY_PART_SIZE)
     job = fan_out(kind="Refresh recommendations", task="advisor.tasks.recommend_all_task",
                   part_task="advisor.tasks.recommend_part_task", parts=parts, job_id=job_id, ml=True, k=k)
     return int(job.total or 0)

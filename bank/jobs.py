@@ -14,8 +14,7 @@ Work over the whole bank is split into parts that every worker of every cluster 
 by `run_part`: the Job counts the parts' items as they finish, a redelivered part that already finished does
 not run again, and the part that finishes last closes the Job with the parts' results added up.
 
-    parts = [Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
-             for first, last, n in id_ranges(Customer.objects.filter(...), 1000)]
+    parts = id_range_parts(Customer.objects.filter(...), 1000)  # Part(key="1-1000", size=1000, kwargs=ids)
     fan_out(kind="Refresh x", task="app.tasks.refresh_task", part_task="app.tasks.refresh_part_task", parts=parts)
 
     def refresh_part_task(job_id: int, part: str, size: int, first_id: int, last_id: int) -> dict:
@@ -151,6 +150,12 @@ def id_ranges(queryset: QuerySet[Any], size: int) -> list[tuple[int, int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [size, *params])
         return [(int(first), int(last), int(n)) for first, last, n in cursor.fetchall()]
+
+
+def id_range_parts(queryset: QuerySet[Any], size: int) -> list[Part]:
+    """`queryset` cut by `id_ranges` into Parts keyed "first-last", each passing first_id and last_id to its task."""
+    return [Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
+            for first, last, n in id_ranges(queryset, size)]
 
 
 def fan_out(

@@ -48,7 +48,7 @@ from django.db import connection  # noqa: E402
 from advisor.ml import scoring  # noqa: E402
 from advisor.models import Channel  # noqa: E402
 from advisor.services import recommend_products  # noqa: E402
-from bank.jobs import Part, fan_out, id_ranges  # noqa: E402
+from bank.jobs import fan_out, id_range_parts  # noqa: E402
 from bank.models import Job  # noqa: E402
 from customers.models import Customer  # noqa: E402
 
@@ -83,8 +83,7 @@ def stop_cluster(cluster: subprocess.Popen[bytes]) -> None:
 def split_run(customer_ids: list[int], part: int, *, cluster: subprocess.Popen[bytes], log: Path) -> float:
     """Fan the customers out in parts of `part` and wait for the Job; returns the seconds it took."""
     customers = Customer.objects.filter(pk__in=customer_ids)
-    parts = [Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
-             for first, last, n in id_ranges(customers, part)]
+    parts = id_range_parts(customers, part)
     started = time.perf_counter()
     job = fan_out(kind="Refresh recommendations (benchmark)", task="benchmarks/refresh.py",
                   part_task="advisor.tasks.recommend_part_task", parts=parts, ml=True, k=10)

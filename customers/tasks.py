@@ -18,13 +18,10 @@ def compute_profiles_task(customer_ids: list[int] | None = None, job_id: int | N
         return compute_profiles(customer_ids=customer_ids)
     from django.conf import settings
 
-    from bank.jobs import Part, fan_out, id_ranges
+    from bank.jobs import fan_out, id_range_parts
     from customers.models import Customer
 
-    parts = [
-        Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
-        for first, last, n in id_ranges(Customer.objects.filter(consent_profiling=True), settings.NIGHTLY_PART_SIZE)
-    ]
+    parts = id_range_parts(Customer.objects.filter(consent_profiling=True), settings.NIGHTLY_PART_SIZE)
     job = fan_out(kind="Recompute customer profiles", task="customers.tasks.compute_profiles_task",
                   part_task="customers.tasks.compute_profiles_part_task", parts=parts, job_id=job_id)
     return int(job.total or 0)

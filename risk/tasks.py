@@ -42,7 +42,7 @@ def score_customers_task(customer_ids: list[int] | None = None, job_id: int | No
     share. Returns how many customers it covers; 0 when no credit model is active."""
     from django.conf import settings
 
-    from bank.jobs import Part, fan_out, id_ranges
+    from bank.jobs import fan_out, id_range_parts
     from customers.models import Customer
     from risk.ml.scoring import active_credit_model
     from risk.services.credit import NoActiveCreditModel, score_customers
@@ -54,10 +54,7 @@ def score_customers_task(customer_ids: list[int] | None = None, job_id: int | No
             return 0
     if active_credit_model() is None:
         return 0
-    parts = [
-        Part(key=f"{first}-{last}", size=n, kwargs={"first_id": first, "last_id": last})
-        for first, last, n in id_ranges(Customer.objects.all(), settings.NIGHTLY_PART_SIZE)
-    ]
+    parts = id_range_parts(Customer.objects.all(), settings.NIGHTLY_PART_SIZE)
     job = fan_out(kind="Rescore customers' credit risk", task="risk.tasks.score_customers_task",
                   part_task="risk.tasks.score_customers_part_task", parts=parts, job_id=job_id, ml=True)
     return int(job.total or 0)
