@@ -54,10 +54,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp 4): only this origin's scripts, styles, images and connections; no inline
 # script or style anywhere on the portal (its charts are inline SVG styled by classes from portal.css). The staff
-# admin alone also allows inline styles (bank.security.BankCSPMiddleware says why). /api/docs/ (Swagger UI, a
-# staff tool that loads its bundle from a CDN with an inline script) is left without the header.
+# admin alone also allows inline styles (bank.security.BankCSPMiddleware says why). /api/docs/ is held to the same
+# policy: Swagger UI's files come from drf-spectacular-sidecar (this origin's static files, no CDN) and its
+# start-up script is a second request to the same view, not an inline script (SpectacularSwaggerSplitView).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "axes",
     "csp",
@@ -295,6 +296,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI from the installed sidecar package's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Answers every operation of a kind can give (429 everywhere, 404 past the last page), documented once.
     "POSTPROCESSING_HOOKS": [

@@ -1,5 +1,7 @@
 """The OpenAPI schema: generated without a warning, valid, complete, and served with its docs page."""
 
+import re
+
 import pytest
 import yaml
 from django.core.management import call_command
@@ -137,3 +139,22 @@ def test_docs_page_and_schema_are_served():
     assert "swagger-ui" in docs.content.decode()
     assert schema.status_code == 200
     assert set(ENDPOINTS) <= set(schema.json()["paths"])
+
+
+@pytest.mark.django_db
+def test_docs_page_loads_everything_from_this_origin_under_the_strict_policy():
+    client = APIClient()
+
+    page = client.get("/api/docs/")
+    html = page.content.decode()
+    script = client.get("/api/docs/?script=")
+
+    # The same policy as the portal: own-origin scripts only, no inline script.
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources and all(source.startswith("/") for source in sources), sources
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in sources
+    assert re.search(r"<script>\s*\S", html) is None and "<style" not in html  # nothing inline
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
