@@ -107,6 +107,32 @@ def test_a_newly_activated_credit_model_queues_the_rescoring_as_parts(risk_bank,
     assert CreditScore.objects.count() == before  # scored by the parts, not inside the training task
 
 
+def test_train_credit_score_scores_everyone_a_part_at_a_time(risk_bank, monkeypatch, settings):
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from django.core.management import call_command
+
+    from risk.services import credit
+
+    settings.NIGHTLY_PART_SIZE = 500
+    metrics = {name: {"auc": 0.8, "ks": 0.4, "ece": 0.02} for name in ("gbm", "scorecard")}
+    trained = SimpleNamespace(version=risk_bank.credit, activated=True, seconds=1.0, metrics={**metrics, "folds": 3})
+    monkeypatch.setattr("risk.ml.training.train_credit_model", lambda **kwargs: trained)
+    chunks = []
+    real = credit.score_customers
+    monkeypatch.setattr(credit, "score_customers",
+                        lambda *, customer_ids: chunks.append(len(customer_ids)) or real(customer_ids=customer_ids))
+    before = CreditScore.objects.count()
+    out = StringIO()
+
+    call_command("train_credit", score=True, stdout=out, stderr=StringIO())
+
+    assert chunks == [500, 500, 200]  # never the whole bank in memory at once
+    assert out.getvalue().splitlines()[-1] == "scored 1,200 customers"
+    assert CreditScore.objects.count() == before + 1200
+
+
 def test_the_api_returns_the_score_and_reasons_to_staff(risk_bank):
     score = CreditScore.objects.filter(decision="decline").first()
     staff = get_user_model().objects.create(username="super", is_staff=True, is_superuser=True)

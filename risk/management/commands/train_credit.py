@@ -1,5 +1,7 @@
 """`python manage.py train_credit [--activate] [--score]`: train, cross-validate and register a risk.credit version
-(the GBM and the scorecard side by side) on the database; `--score` then scores every customer with it."""
+(the GBM and the scorecard side by side) on the database; `--score` then scores every customer with it, here, a
+part of NIGHTLY_PART_SIZE customers at a time (the nightly task's parts, run in this process) under a progress
+bar, so that a large bank is never held in memory at once."""
 
 from __future__ import annotations
 
@@ -37,7 +39,24 @@ class Command(BaseCommand):
         )
         if options["score"]:
             try:
-                scores = score_customers()
+                scored = self._score_everyone(score_customers)
             except NoActiveCreditModel as error:
                 raise CommandError(str(error)) from None
-            self.stdout.write(f"scored {len(scores)} customers")
+            self.stdout.write(f"scored {scored:,} customers")
+
+    def _score_everyone(self, score_customers: Any) -> int:
+        from django.conf import settings
+        from tqdm import tqdm
+
+        from bank.jobs import id_ranges
+        from customers.models import Customer
+
+        parts = id_ranges(Customer.objects.all(), settings.NIGHTLY_PART_SIZE)
+        scored = 0
+        with tqdm(total=sum(n for _, _, n in parts), desc="Scoring customers' credit risk", unit="customer") as bar:
+            for first, last, n in parts:
+                ids = list(Customer.objects.filter(pk__gte=first, pk__lte=last).order_by("pk")
+                           .values_list("pk", flat=True))
+                scored += len(score_customers(customer_ids=ids))
+                bar.update(n)
+        return scored
