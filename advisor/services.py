@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,6 +20,7 @@ from advisor.models import BlockedCandidate, Channel, Recommendation, Recommenda
 from advisor.needs import Needs, parse_needs
 from advisor.reasons import ReasonFacts, reasons_for
 from advisor.suitability import CatalogueRules, CustomerFacts, SuitabilityGate, catalogue_rules
+from bank import request_keys
 from bank.models import ModelVersion
 from customers.models import Customer, InteractionEvent, ProductInteraction, ProfileSnapshot
 from products.models import Product
@@ -327,7 +326,8 @@ def record_feedback(
     if recommendation_set is not None and recommendation_set.customer_id != customer.pk:
         raise ValueError("That recommendation was made for another customer.")
     body = {"product": product.pk, "event": event, "set": recommendation_set.pk if recommendation_set else None}
-    stored_key = _scoped_key(customer=customer, key=idempotency_key, body=body) if idempotency_key else None
+    stored_key = request_keys.stored_key(scope=str(customer.pk), key=idempotency_key, body=body) \
+        if idempotency_key else None
     if stored_key is not None:
         replay = _replay(stored_key)
         if replay is not None:
@@ -348,16 +348,8 @@ def record_feedback(
     return FeedbackResult(interaction=interaction, created=True)
 
 
-def _scoped_key(*, customer: Customer, key: str, body: dict[str, Any]) -> str:
-    # Stored as "<hash of customer+key>:<hash of body>" so a replay can tell "same request" from "key reused".
-    key_hash = hashlib.sha256(f"{customer.pk}:{key}".encode()).hexdigest()[:48]
-    body_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
-    return f"{key_hash}:{body_hash}"
-
-
 def _replay(stored_key: str) -> FeedbackResult | None:
-    key_hash, _, _ = stored_key.partition(":")
-    earlier = ProductInteraction.objects.filter(idempotency_key__startswith=f"{key_hash}:").first()
+    earlier = ProductInteraction.objects.filter(idempotency_key__startswith=request_keys.same_key(stored_key)).first()
     if earlier is None:
         return None
     if earlier.idempotency_key != stored_key:

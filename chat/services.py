@@ -7,7 +7,6 @@ masked, in one transaction with any state change.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bank import audit
+from bank import audit, request_keys
 from bank.pii import mask_pii
 from chat.models import ChatAction, Conversation, Handoff, Message
 from chat.phrases import money, say
@@ -75,7 +74,8 @@ def send_message(
         raise ChatError("Say something.", code="empty_message")
     if len(text) > MAX_MESSAGE_LENGTH:
         raise ChatError(f"A message can be at most {MAX_MESSAGE_LENGTH} characters.", code="message_too_long")
-    key = _scoped_key(conversation, idempotency_key, text) if idempotency_key else None
+    key = request_keys.stored_key(scope=str(conversation.pk), key=idempotency_key, body=text) \
+        if idempotency_key else None
     if key is not None:
         replay = _replay(conversation, key)
         if replay is not None:
@@ -112,15 +112,9 @@ def send_message(
                     suggestions=reply.suggestions)
 
 
-def _scoped_key(conversation: Conversation, key: str, text: str) -> str:
-    key_hash = hashlib.sha256(f"{conversation.pk}:{key}".encode()).hexdigest()[:48]
-    body_hash = hashlib.sha256(text.encode()).hexdigest()[:24]
-    return f"{key_hash}:{body_hash}"
-
-
 def _replay(conversation: Conversation, key: str) -> Exchange | None:
-    key_hash = key.partition(":")[0]
-    question = Message.objects.filter(conversation=conversation, idempotency_key__startswith=f"{key_hash}:").first()
+    question = Message.objects.filter(conversation=conversation,
+                                      idempotency_key__startswith=request_keys.same_key(key)).first()
     if question is None:
         return None
     if question.idempotency_key != key:

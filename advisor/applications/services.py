@@ -10,8 +10,6 @@ written, and the error is kept on the row (in its own small update) for staff.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -40,7 +38,7 @@ from advisor.applications.reading import read_needs
 from advisor.models import Recommendation
 from advisor.services import IdempotencyConflict
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
-from bank import audit
+from bank import audit, request_keys
 from customers.models import (
     Account,
     AccountType,
@@ -159,7 +157,7 @@ def submit_application(
     body = {"product": product.pk, "reason": reason_text,
             "amount": str(requested_amount) if requested_amount is not None else None,
             "recommendation": recommendation.pk if recommendation else None, "source": source}
-    stored_key = _scoped_key(caller=caller or f"customer:{customer.pk}", key=idempotency_key, body=body) \
+    stored_key = request_keys.stored_key(scope=caller or f"customer:{customer.pk}", key=idempotency_key, body=body) \
         if idempotency_key else None
     if stored_key is not None and (replay := _replay(stored_key)) is not None:
         return replay
@@ -219,16 +217,8 @@ def _validate_amount(product: Product, amount: Decimal | None) -> None:
                                code="amount_below_minimum")
 
 
-def _scoped_key(*, caller: str, key: str, body: dict[str, Any]) -> str:
-    # As advisor.services.record_feedback: "<hash of caller+key>:<hash of body>" tells a retry from a reuse.
-    key_hash = hashlib.sha256(f"{caller}:{key}".encode()).hexdigest()[:48]
-    body_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
-    return f"{key_hash}:{body_hash}"
-
-
 def _replay(stored_key: str) -> SubmitResult | None:
-    key_hash, _, _ = stored_key.partition(":")
-    earlier = Application.objects.filter(idempotency_key__startswith=f"{key_hash}:").first()
+    earlier = Application.objects.filter(idempotency_key__startswith=request_keys.same_key(stored_key)).first()
     if earlier is None:
         return None
     if earlier.idempotency_key != stored_key:
