@@ -177,38 +177,44 @@ def retrieve(question: str, *, intent: str | None = None, limit: int = 4) -> lis
         with connection.cursor() as cursor:
             set_hnsw_search(cursor)
         nearest = list(candidates.annotate(distance=CosineDistance("embedding", vector))
-                       .order_by("distance").values_list("pk", "distance")[:_DEPTH])
-    nearest.sort(key=lambda row: (row[1], row[0]))
-    similarity = {pk: 1.0 - float(distance) for pk, distance in nearest}
-    text_ranking = _text_leg(question, language)
-    rankings: list[list[int]] = [list(similarity), text_ranking]
+                       .order_by("distance").values_list("pk", "article_id", "distance")[:_DEPTH])
+    nearest.sort(key=lambda row: (row[2], row[0]))
+    similarity = {pk: 1.0 - float(distance) for pk, _, distance in nearest}
+    # Each leg says which article a passage belongs to, so that only the passages kept (one per article, at
+    # most `limit`) are read in full below, not the whole depth of every leg with its article's body.
+    article_of = {pk: article_id for pk, article_id, _ in nearest}
+    text_leg = _text_leg(question, language)
+    article_of.update(text_leg)
+    rankings: list[list[int]] = [list(similarity), [pk for pk, _ in text_leg]]
     if intent:
         tagged = list(candidates.filter(article__intents__contains=[intent]).order_by("article_id", "position")
-                      .values_list("pk", flat=True)[:_DEPTH])
+                      .values_list("pk", "article_id")[:_DEPTH])
+        article_of.update(tagged)
         # Passages of the tagged article, in the order the vector leg put them (else article order).
-        rankings.append(sorted(tagged, key=lambda pk: -similarity.get(pk, -1.0)))
+        rankings.append(sorted((pk for pk, _ in tagged), key=lambda pk: -similarity.get(pk, -1.0)))
     # Questions are full sentences: their meaning (the vector leg) is a better guide than the words they share
     # with a passage, so the text leg counts half; the classifier's intent, when given, counts fully.
     fused = reciprocal_rank_fusion(rankings, weights=[1.0, 0.5, 1.0][: len(rankings)])
     order = sorted(fused, key=lambda pk: (-fused[pk], -similarity.get(pk, -1.0), pk))
+    best: list[int] = []
+    seen: set[int] = set()
+    for pk in order:
+        if article_of[pk] not in seen:
+            seen.add(article_of[pk])
+            best.append(pk)
+            if len(best) == limit:
+                break
     # The hits' text and article, not their search columns (a 384-d vector parsed per row costs more than the
     # rest of the read; nothing downstream of a hit reads it).
     passages = KnowledgePassage.objects.select_related("article").defer("embedding", "search_document").in_bulk(
-        order[: _DEPTH])
-    hits: list[PassageHit] = []
-    seen: set[int] = set()
-    for pk in order:
-        passage = passages.get(pk)
-        if passage is None or passage.article_id in seen:
-            continue
-        seen.add(passage.article_id)
-        hits.append(PassageHit(passage=passage, score=fused[pk], similarity=similarity.get(pk)))
-        if len(hits) == limit:
-            break
-    return hits
+        best)
+    # A passage deleted since the legs ran (an article re-indexed at that moment) is left out.
+    return [PassageHit(passage=passages[pk], score=fused[pk], similarity=similarity.get(pk))
+            for pk in best if pk in passages]
 
 
-def _text_leg(question: str, language: str) -> list[int]:
+def _text_leg(question: str, language: str) -> list[tuple[int, int]]:
+    """(passage, article) of the passages sharing words with `question`, best first."""
     table = KnowledgePassage._meta.db_table
     if language == Language.ZH:
         grams = list(dict.fromkeys(cjk_bigrams(question)))
@@ -225,9 +231,9 @@ def _text_leg(question: str, language: str) -> list[int]:
         params = [question]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT p.id FROM {table} AS p JOIN chat_knowledgearticle a ON a.id = p.article_id,
+            f"""SELECT p.id, p.article_id FROM {table} AS p JOIN chat_knowledgearticle a ON a.id = p.article_id,
                        (SELECT {tsquery} AS query) AS q
                 WHERE p.language = %s AND a.is_published AND p.search_document @@ q.query
                 ORDER BY ts_rank_cd(p.search_document, q.query) DESC, p.id LIMIT %s""",  # nosec B608  # table name from the model; the text is a bound parameter
             [*params, language, _DEPTH])
-        return [row[0] for row in cursor.fetchall()]
+        return [(row[0], row[1]) for row in cursor.fetchall()]

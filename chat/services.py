@@ -50,10 +50,11 @@ def start_conversation(*, customer: Customer, channel: str, language: str = "") 
 
 @dataclass(frozen=True)
 class Exchange:
+    conversation: Conversation  # as the turn left it (status, language, state)
     question: Message
     answer: Message
     action: ChatAction | None
-    handoff: Handoff | None
+    handoff: Handoff | None  # the hand-off this turn opened
     suggestions: list[str]
     replayed: bool = False
 
@@ -108,7 +109,8 @@ def send_message(
         if replay is None:
             raise
         return replay
-    return Exchange(question=question, answer=answer, action=reply.action, handoff=reply.handoff,
+    return Exchange(conversation=conversation, question=question, answer=answer, action=reply.action,
+                    handoff=reply.handoff,
                     suggestions=reply.suggestions)
 
 
@@ -124,7 +126,8 @@ def _replay(conversation: Conversation, key: str) -> Exchange | None:
     if answer is None:  # the first request is still running: its answer is not there yet
         raise IdempotencyConflict("A request with this Idempotency-Key is still being answered.")
     action = conversation.actions.filter(created_at__gte=question.created_at, created_at__lte=answer.created_at).first()
-    return Exchange(question=question, answer=answer, action=action, handoff=None, suggestions=[], replayed=True)
+    return Exchange(conversation=conversation, question=question, answer=answer, action=action, handoff=None,
+                    suggestions=[], replayed=True)
 
 
 # --- confirmed actions ------------------------------------------------------------------------------------

@@ -167,14 +167,20 @@ class MessagesView(ChatView):
             raise IdempotencyKeyReused(str(error)) from None
         except services.ChatError as error:
             raise InvalidParameter("text", str(error)) from None
-        conversation.refresh_from_db(fields=["status", "language"])
+        # The turn's own copy of the conversation (read under its lock) is current: nothing to read again.
+        conversation = exchange.conversation
+        if exchange.replayed:
+            conversation.refresh_from_db(fields=["status", "language"])
         language = conversation.language
         action = exchange.action if exchange.action is not None and exchange.action.status == \
             ChatAction.Status.PROPOSED else None
         if action is not None:
             action.refresh_from_db()
             action = action if action.status == ChatAction.Status.PROPOSED else None
-        handoff = exchange.handoff or conversation.handoffs.exclude(status="resolved").first()
+        handoff = exchange.handoff
+        if handoff is None and conversation.status == Conversation.Status.HANDED_OFF:
+            # Opened by an earlier turn (a hand-off is resolved only together with the conversation's reopening).
+            handoff = conversation.handoffs.exclude(status="resolved").first()
         return Response(ReplyOut({
             "message_id": exchange.answer.pk, "reply": exchange.answer.text, "intent": exchange.answer.intent,
             "confidence": exchange.answer.confidence, "answer_mode": exchange.answer.answer_mode,

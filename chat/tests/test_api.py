@@ -71,6 +71,35 @@ def test_idempotency_key_replays_and_refuses_a_different_body(customer_api, sess
     assert Message.objects.count() == 2 and not ChatAction.objects.exists()
 
 
+def test_the_open_hand_off_is_shown_on_every_reply_until_it_is_resolved(customer_api, session_id, assistant_bank):
+    from chat.models import Handoff
+    from chat.services import resolve_handoff
+
+    asked = customer_api.post(messages_url(session_id), {"text": "I want to talk to a real person"},
+                              format="json").json()
+    later = customer_api.post(messages_url(session_id), {"text": "What is my balance?"}, format="json").json()
+    resolve_handoff(handoff=Handoff.objects.get(conversation__public_id=session_id), agent=None)
+    after = customer_api.post(messages_url(session_id), {"text": "What is my balance?"}, format="json").json()
+
+    assert (asked["handoff"]["reason"], asked["handoff"]["status"], asked["conversation_status"]) == \
+        ("requested", "open", "handed_off")
+    assert later["handoff"] == asked["handoff"] and later["conversation_status"] == "handed_off"
+    assert after["handoff"] is None and after["conversation_status"] == "open"
+
+
+# A turn's round trips, counted: the rate limit, the session and its lock, the two messages, the pending action,
+# the model check, the conversation's state, plus (knowledge) the four retrieval queries or (balance) the accounts.
+# The test's own savepoint pair is in the count.
+@pytest.mark.parametrize(("text", "queries"), [("How do I change my PIN?", 16), ("What is my balance?", 12)])
+def test_a_turn_reads_nothing_twice(customer_api, session_id, text, queries, django_assert_max_num_queries):
+    customer_api.post(messages_url(session_id), {"text": "hello"}, format="json")  # the models loaded
+
+    with django_assert_max_num_queries(queries):
+        response = customer_api.post(messages_url(session_id), {"text": text}, format="json")
+
+    assert response.status_code == 200 and response.json()["answer_mode"] in ("extractive", "data")
+
+
 @pytest.mark.parametrize("body", [{}, {"text": ""}, {"text": "   "}, {"text": "x" * 1001},
                                   {"text": "hi", "confirm": "00000000-0000-0000-0000-000000000000"},
                                   {"confirm": "not-a-uuid"}])
