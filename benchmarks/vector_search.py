@@ -57,7 +57,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 
 ROOT = Path(__file__).resolve().parent.parent
-BANKING77 = ROOT.parent / "shared" / "datasets" / "banking77"
+BANKING77 = Path(os.environ.get("BANKING77_DIR", ROOT.parent / "shared" / "datasets" / "banking77"))
 PRODUCT_TYPES = 10  # uniform: "type = X" keeps ~10 %
 RISK_SHARES = (0.01, 0.02, 0.27, 0.40, 0.30)  # R1..R5: "risk_level <= 2" keeps ~3 %
 MODES = ("off", "relaxed_order", "strict_order")
@@ -554,6 +554,8 @@ def main_embed_store(args: argparse.Namespace, uri: str, conn: psycopg.Connectio
     types = rng.integers(1, 9, len(texts)).astype(np.int16)
     risk = rng.integers(1, 6, len(texts)).astype(np.int16)
     chunk = args.pipeline_chunk
+    if (Path(embedder.artifact) / "RANDOM_WEIGHTS").exists():
+        print("\nmodel: the MiniLM architecture with RANDOM weights (benchmarks/gpu): speed figures only")
     print(f"\n{len(texts):,} texts (mean {np.mean([len(t) for t in texts]):.0f} chars), embedder device "
           f"{embedder.device}, batch {embedder.batch_size}, chunks of {chunk:,}\n", flush=True)
 
