@@ -46,6 +46,22 @@ def test_a_pending_action_is_confirmed_with_the_button(customer_client):
     assert "Waiting for your confirmation:" not in customer_client.get(CHAT).content.decode()
 
 
+def test_a_handed_off_page_carries_what_its_script_polls_for_a_colleagues_reply(customer_client, assistant_bank):
+    # chat.js (checked in headless Chromium) asks the transcript for replies it has not drawn yet while the
+    # conversation is handed off: the page names the transcript's URL and every message's id.
+    customer_client.post(CHAT, {"text": "I want to talk to a real person", "nonce": "h-1"})
+    conversation = Conversation.objects.get(customer=assistant_bank.customer)
+    page = customer_client.get(CHAT).content.decode()
+
+    assert conversation.status == Conversation.Status.HANDED_OFF
+    assert f'data-session-api="/api/v1/chat/sessions/{conversation.public_id}/"' in page
+    assert 'data-staff-label="Bank staff"' in page and 'class="alert warn handoff-notice"' in page
+    ids = list(conversation.messages.order_by("pk").values_list("pk", flat=True))
+    assert len(ids) == 2 and all(f'data-id="{pk}"' in page for pk in ids)
+    transcript = customer_client.get(f"/api/v1/chat/sessions/{conversation.public_id}/").json()
+    assert transcript["status"] == "handed_off" and [m["id"] for m in transcript["messages"]] == ids
+
+
 def test_the_chat_page_is_for_logged_in_customers(client):
     anonymous = client.get(CHAT)
     client.force_login(UserFactory(username="staff-chat", is_staff=True))

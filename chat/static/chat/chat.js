@@ -1,5 +1,6 @@
 // Progressive enhancement of the chat page: the form works without JavaScript (post, redirect, reload);
-// with it, messages go through the chat API and the answer is drawn in place.
+// with it, messages go through the chat API and the answer is drawn in place, and while a colleague has the
+// conversation (a hand-off) the page asks for the transcript every few seconds and shows their replies as they come.
 (function () {
   "use strict";
   var section = document.querySelector(".chat[data-api]");
@@ -14,12 +15,18 @@
                   : { you: "You", assistant: "Assistant", confirm: "Confirm", cancel: "Cancel",
                       error: "Sending failed; please try again." };
 
+  var POLL_MS = 5000;
+  var seen = {};  // ids of the messages on the page: a colleague's reply is drawn once
+  Array.prototype.forEach.call(log.querySelectorAll("li[data-id]"), function (li) { seen[li.dataset.id] = true; });
+  var notice = section.querySelector(".handoff-notice");
+  var polling = null;
+
   function bubble(role, text, citations) {
     var item = document.createElement("li");
     item.className = "bubble " + role;
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = role === "customer" ? labels.you : labels.assistant;
+    who.textContent = role === "customer" ? labels.you : role === "agent" ? section.dataset.staffLabel : labels.assistant;
     var body = document.createElement("div");
     body.className = "text";
     body.textContent = text;  // never innerHTML: replies are text
@@ -41,6 +48,34 @@
     return item;
   }
 
+  function poll() {
+    fetch(section.dataset.sessionApi, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        data.messages.forEach(function (m) {
+          if (m.role === "agent" && !seen[m.id]) { seen[m.id] = true; bubble("agent", m.text); }
+        });
+        if (data.status !== "handed_off") { stopPolling(); }
+      }).catch(function () { /* the next poll tries again */ });
+  }
+
+  function startPolling() {
+    if (!notice) {
+      notice = document.createElement("p");
+      notice.className = "alert warn handoff-notice";
+      notice.setAttribute("role", "status");
+      notice.textContent = section.dataset.handoffNotice;
+      section.insertBefore(notice, log);
+    }
+    if (!polling) { polling = window.setInterval(poll, POLL_MS); }
+  }
+
+  function stopPolling() {
+    if (polling) { window.clearInterval(polling); polling = null; }
+    if (notice) { notice.remove(); notice = null; }
+  }
+
   function send(payload, shown) {
     if (shown) { bubble("customer", shown); }
     var key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
@@ -53,7 +88,9 @@
     }).then(function (result) {
       if (!result.ok) { bubble("assistant", (result.data.error && result.data.error.message) || labels.error); return; }
       var data = result.data;
+      seen[data.message_id] = true;
       var item = bubble("assistant", data.reply, data.citations);
+      if (data.handoff) { startPolling(); }
       var old = document.getElementById("pending");
       if (old) { old.remove(); }
       if (data.pending_confirmation) {
@@ -73,6 +110,8 @@
       }
     }).catch(function () { bubble("assistant", labels.error); });
   }
+
+  if (notice) { startPolling(); }
 
   form.addEventListener("submit", function (event) {
     var text = input.value.trim();
