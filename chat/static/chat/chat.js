@@ -49,6 +49,7 @@
   }
 
   function poll() {
+    if (document.hidden) { return; }  // a tab in the background asks nothing; the next poll after it is shown does
     fetch(section.dataset.sessionApi, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
