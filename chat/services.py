@@ -110,8 +110,7 @@ def send_message(
             raise
         return replay
     return Exchange(conversation=conversation, question=question, answer=answer, action=reply.action,
-                    handoff=reply.handoff,
-                    suggestions=reply.suggestions)
+                    handoff=reply.handoff, suggestions=reply.suggestions)
 
 
 def _replay(conversation: Conversation, key: str) -> Exchange | None:

@@ -167,10 +167,9 @@ class MessagesView(ChatView):
             raise IdempotencyKeyReused(str(error)) from None
         except services.ChatError as error:
             raise InvalidParameter("text", str(error)) from None
-        # The turn's own copy of the conversation (read under its lock) is current: nothing to read again.
+        # The turn's own copy of the conversation (read under its lock; for a replay, the one just read) is
+        # current: nothing to read again.
         conversation = exchange.conversation
-        if exchange.replayed:
-            conversation.refresh_from_db(fields=["status", "language"])
         language = conversation.language
         action = exchange.action if exchange.action is not None and exchange.action.status == \
             ChatAction.Status.PROPOSED else None

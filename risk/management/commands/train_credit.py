@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from risk.ml.training import train_credit_model
-        from risk.services.credit import NoActiveCreditModel, score_customers
+        from risk.services.credit import NoActiveCreditModel
 
         try:
             result = train_credit_model(activate=True if options["activate"] else None, seed=options["seed"])
@@ -39,17 +39,18 @@ class Command(BaseCommand):
         )
         if options["score"]:
             try:
-                scored = self._score_everyone(score_customers)
+                scored = self._score_everyone()
             except NoActiveCreditModel as error:
                 raise CommandError(str(error)) from None
             self.stdout.write(f"scored {scored:,} customers")
 
-    def _score_everyone(self, score_customers: Any) -> int:
+    def _score_everyone(self) -> int:
         from django.conf import settings
         from tqdm import tqdm
 
         from bank.jobs import id_ranges
         from customers.models import Customer
+        from risk.services.credit import score_customers
 
         parts = id_ranges(Customer.objects.all(), settings.NIGHTLY_PART_SIZE)
         scored = 0
