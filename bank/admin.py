@@ -111,7 +111,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 format_html(
-                    _("Training {name} is queued: follow it in <a href='{url}'>Jobs</a>."),
+                    str(_("Training {name} is queued: follow it in <a href='{url}'>Jobs</a>.")),
                     name=name, url=f"../job/{job.pk}/change/",
                 ),
                 messages.SUCCESS,
@@ -127,11 +127,10 @@ class JobAdmin(admin.ModelAdmin):
     search_fields = ["kind", "step", "error"]
     date_hierarchy = "created_at"
     list_select_related = ["requested_by"]
-    readonly_fields = [
+    fields = readonly_fields = (
         "kind", "task", "state", "progress_bar", "step", "done", "total", "attempts", "result", "error",
         "requested_by", "created_at", "started_at", "updated_at", "finished_at",
-    ]
-    fields = readonly_fields
+    )
     change_list_template = "admin/bank/job/change_list.html"
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
@@ -170,7 +169,7 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description=_("Outcome"))
     def outcome(self, obj: Job) -> str:
         if obj.state == Job.State.FAILED:
-            return obj.error.splitlines()[-1][:120] if obj.error else _("failed")
+            return obj.error.splitlines()[-1][:120] if obj.error else str(_("failed"))
         return ", ".join(f"{key}={value}" for key, value in obj.result.items())[:120] if obj.result else "—"
 
 
@@ -221,8 +220,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_label", "subject", "customer_ref", "action"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
-    readonly_fields = ["at", "actor", "actor_label", "channel", "action", "subject", "customer_ref", "detail"]
-    fields = readonly_fields
+    fields = readonly_fields = ("at", "actor", "actor_label", "channel", "action", "subject", "customer_ref", "detail")
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from bank.models import AuditEvent
 from bank.pii import mask_pii
@@ -49,7 +50,7 @@ def record(
     """Append an audit event. `actor` is a user, a partner's API principal or None for the system; its label is
     frozen at this moment (a partner is labelled by name: it is not a user row to point at). `label` overrides
     the label where the caller knows better (a rule's code, a partner named by an earlier step)."""
-    user = actor if isinstance(actor, AbstractBaseUser) and actor.is_authenticated else None
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
     return AuditEvent.objects.create(
         actor=user, actor_label=(label or actor_label(actor))[:150], channel=channel, action=action,
         subject=subject[:120], customer_ref=customer_ref, detail=_masked(detail or {}),
@@ -60,7 +61,7 @@ def record_many(*, action: str, channel: str, events: list[tuple[str, str, dict[
                 actor: Any = None) -> int:
     """Append one event per (subject, customer_ref, detail) in a single INSERT: a batch decision (a credit
     scoring run) is as traceable per customer as a single one. Returns how many were written."""
-    user = actor if isinstance(actor, AbstractBaseUser) and actor.is_authenticated else None
+    user = actor if isinstance(actor, User) and actor.is_authenticated else None
     label = actor_label(actor)
     rows = AuditEvent.objects.bulk_create([
         AuditEvent(actor=user, actor_label=label, channel=channel, action=action, subject=subject[:120],

@@ -212,11 +212,13 @@ class TextEmbedder(_Registered):
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                batch = self.tokenizer.pad(
+                padded = self.tokenizer.pad(
                     {k: [encoded[k][i] for i in idx] for k in keys}, padding="longest", return_tensors="pt"
                 )
-                if on_gpu:
-                    batch = {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in batch.items()}
+                batch = (
+                    {k: v.pin_memory().to(self.device, non_blocking=True) for k, v in padded.items()}
+                    if on_gpu else dict(padded)
+                )
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 # Pool in fp32: summing hundreds of bf16 values loses precision.

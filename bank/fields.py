@@ -35,7 +35,12 @@ def _hash_column(lookup: Lookup, compiler: Any) -> tuple[str, list[Any], str]:
     lhs = lookup.lhs
     if not isinstance(lhs, Col):
         raise FieldError("an encrypted field can only be compared as a plain column")
-    hash_field = lhs.target.model._meta.get_field(lhs.target.hash_field)
+    target = lhs.target
+    if not isinstance(target, EncryptedCharField) or not target.hash_field:
+        raise FieldError("only an encrypted field with a hash_field is compared by its hash")
+    hash_field = target.model._meta.get_field(target.hash_field)
+    if not isinstance(hash_field, BlindIndexField):
+        raise FieldError(f"{target.hash_field} is not a BlindIndexField")
     sql, params = compiler.compile(Col(lhs.alias, hash_field))
     return sql, list(params), hash_field.kind
 
@@ -131,7 +136,10 @@ class BlindIndexField(models.CharField):
     def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         # db_index always, even False: __init__'s default for it is not Field's, so leaving it out would flip it.
-        return name, path, [self.source], {**kwargs, "kind": self.kind, "db_index": self.db_index}
+        return name, path, [self.source], {
+            **kwargs, "kind": self.kind,
+            "db_index": self.db_index,  # type: ignore[attr-defined]  # Field.__init__ sets it; the stubs omit it
+        }
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str:
         value = crypto.blind_index(self.kind, getattr(model_instance, self.source))

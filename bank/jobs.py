@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -49,12 +49,12 @@ def start_job(
     *,
     kind: str,
     task: str,
-    requested_by: AbstractBaseUser | AnonymousUser | None = None,
+    requested_by: User | AnonymousUser | None = None,
     ml: bool = False,
     **kwargs: Any,
 ) -> Job:
     """Create a queued Job and queue `task(job_id=…, **kwargs)` once the surrounding transaction commits."""
-    user = requested_by if requested_by is not None and requested_by.is_authenticated else None
+    user = requested_by if isinstance(requested_by, User) else None
     job = Job.objects.create(kind=kind, task=task, requested_by=user)
     enqueue(task, job_id=job.pk, ml=ml, **kwargs)
     return job

@@ -28,9 +28,12 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from transformers import BatchEncoding
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +84,7 @@ class LocalSmolLM:
             str(package), gguf_file=SMOLLM_FILE, local_files_only=True)
         # transformers dequantises GGUF weights to float on load but still marks the model as quantised, and
         # refuses to save a quantised model; the weights in memory are plain tensors, so drop the mark.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]  # what an unquantised model has
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -101,14 +104,17 @@ class LocalSmolLM:
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int) -> str:
         import torch
 
-        prompt = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                    return_dict=True)
+        # return_dict=True: the tokenised prompt with its attention mask (the stubs can't tie the return type to it).
+        prompt = cast("BatchEncoding", self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True))
         with self._lock, torch.inference_mode():
             output = self.model.generate(
                 **prompt, max_new_tokens=max_tokens, do_sample=False, repetition_penalty=1.1,
                 pad_token_id=self.tokenizer.eos_token_id,
             )
-        return self.tokenizer.decode(output[0, prompt["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+        # One sequence in, one string out (decode returns a list only for a batch).
+        answer = cast(str, self.tokenizer.decode(output[0, prompt["input_ids"].shape[1]:], skip_special_tokens=True))
+        return answer.strip()
 
 
 class OpenAICompatible:

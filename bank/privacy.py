@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.apps import apps
@@ -96,9 +96,9 @@ def find_customer(*, ref: str) -> Any:
     """The customer with this external reference or public id. Raises Customer.DoesNotExist."""
     customer_model = _customer_model()
     try:
-        return customer_model.objects.get(public_id=UUID(ref))
+        return customer_model._default_manager.get(public_id=UUID(ref))
     except ValueError:
-        return customer_model.objects.get(external_ref=ref)
+        return customer_model._default_manager.get(external_ref=ref)
 
 
 def customer_data_models() -> list[tuple[type[models.Model], str]]:
@@ -113,7 +113,8 @@ def customer_data_models() -> list[tuple[type[models.Model], str]]:
         for relation in parent._meta.related_objects:
             if not (relation.one_to_many or relation.one_to_one) or relation.related_model in seen:
                 continue
-            child = relation.related_model
+            # A resolved model class, never the lazy "self" the stubs allow: the app registry is ready here.
+            child = cast(type[models.Model], relation.related_model)
             seen.add(child)
             lookup = relation.field.name + (f"__{path}" if path else "")
             found.append((child, lookup))
@@ -243,7 +244,9 @@ def erase_customer(*, customer: Any, reason: str, by: Any = None, channel: str =
                              code="reason_required")
     customer_model = _customer_model()
     with transaction.atomic():
-        customer = customer_model.objects.select_for_update(of=("self",)).select_related("user").get(pk=customer.pk)
+        customer = (
+            customer_model._default_manager.select_for_update(of=("self",)).select_related("user").get(pk=customer.pk)
+        )
         if customer.full_name.startswith("[erased"):
             raise ErasureRefused("This customer's data has already been erased.", code="already_erased")
         holds = legal_holds(customer=customer)
@@ -281,7 +284,7 @@ def erase_customer(*, customer: Any, reason: str, by: Any = None, channel: str =
             user.save()
             result.login_disabled = True
         born = customer.birth_date
-        customer_model.objects.filter(pk=customer.pk).update(
+        customer_model._default_manager.filter(pk=customer.pk).update(
             full_name=f"[erased {customer.public_id.hex[:8]}]", national_id="", phone="", email="", address="",
             national_id_hash="", phone_hash="", email_hash="",
             occupation="", birth_date=date(born.year, 1, 1), user=None, consent_marketing=False,

@@ -261,12 +261,10 @@ def activate(version: ModelVersion, *, by: Any = None, channel: str = "system") 
 def rollback(name: str, *, by: Any = None, channel: str = "system") -> ModelVersion:
     """Re-activate the version that was active before the current one. Raises RegistryError if none."""
     current = ModelVersion.objects.filter(name=name, status=ModelVersion.Status.ACTIVE).first()
-    previous = (
-        ModelVersion.objects.filter(name=name, status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
-        .exclude(pk=getattr(current, "pk", None))
-        .order_by("-activated_at")
-        .first()
-    )
+    retired = ModelVersion.objects.filter(name=name, status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
+    if current is not None:
+        retired = retired.exclude(pk=current.pk)
+    previous = retired.order_by("-activated_at").first()
     if previous is None:
         raise RegistryError(f"{name}: no previously active version to roll back to")
     return activate(previous, by=by, channel=channel)

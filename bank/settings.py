@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -192,7 +193,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # `retry` is longer than `timeout` (the ORM broker redelivers a task whose worker died after `retry`
 # seconds) and `max_attempts` stops a poison task from being redelivered forever.
 Q_BROKER_URL = env_str("Q_BROKER_URL")
-Q_CLUSTER: dict[str, object] = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "bank",
     "workers": env_int("Q_WORKERS", 2),
     # Q_TIMEOUT / Q_RETRY (Q_ML_… for the ML cluster): keep retry > timeout (django-q2 refuses to start otherwise).

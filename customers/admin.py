@@ -7,7 +7,7 @@ gets a 404 for anyone else's, whatever their model permissions say.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -117,13 +117,19 @@ class PersonalDataMaskingAdmin(BookScopedAdmin):
             return True
         return request.GET.get(UNMASK_PARAM) == "1" and request.user.has_perm(UNMASK_PERMISSION)
 
+    def _masked_line(self, line: str | Sequence[str]) -> str | tuple[str, ...]:
+        # A fieldset line is a field name or a group of names shown side by side.
+        if isinstance(line, str):
+            return self.masked_fields.get(line, line)
+        return tuple(self.masked_fields.get(name, name) for name in line)
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if self.pii_unmasked(request, obj):
             return fieldsets
         masked = []
         for title, options in fieldsets:
-            names = list(dict.fromkeys(self.masked_fields.get(name, name) for name in options["fields"]))
+            names = list(dict.fromkeys(self._masked_line(line) for line in options["fields"]))
             masked.append((title, {**options, "fields": names}))
         return masked
 
@@ -162,14 +168,12 @@ class ReadOnlyInline(admin.TabularInline):
 class AccountInline(ReadOnlyInline):
     model = Account
     # Card and account numbers are masked here whatever the role: the account's own page unmasks, audited.
-    fields = ["masked_number", "type", "currency", "balance", "credit_limit", "status", "opened_on"]
-    readonly_fields = fields
+    fields = readonly_fields = ("masked_number", "type", "currency", "balance", "credit_limit", "status", "opened_on")
 
 
 class HoldingInline(ReadOnlyInline):
     model = Holding
-    fields = ["product", "amount", "opened_on", "maturity_date", "status"]
-    readonly_fields = fields
+    fields = readonly_fields = ("product", "amount", "opened_on", "maturity_date", "status")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Holding]:
         return super().get_queryset(request).select_related("product")

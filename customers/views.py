@@ -7,7 +7,7 @@ the account's public id, looked up among the customer's own accounts).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -94,7 +94,8 @@ class TransactionFilterForm(forms.Form):
     def __init__(self, *args: Any, accounts: list[Account], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.accounts = {str(account.public_id): account for account in accounts}
-        self.fields["account"].choices = [("", _("All accounts"))] + [
+        account_field = cast(forms.ChoiceField, self.fields["account"])
+        account_field.choices = [("", _("All accounts"))] + [
             (key, f"{account.get_type_display()} {account.masked_number}")
             for key, account in self.accounts.items()
         ]

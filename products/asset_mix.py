@@ -54,7 +54,7 @@ def default_asset_mix(*, type: str, code: str, tags: Iterable[str]) -> dict[str,
         return {CASH: 1.0}
     if type == ProductType.BOND:
         return {GOV: 1.0} if tag_set & _GOVERNMENT_TAGS else {CORP: 1.0}
-    rules = {ProductType.FUND: _FUND_RULES, ProductType.WEALTH: _WEALTH_RULES}.get(type, ())
+    rules = _FUND_RULES if type == ProductType.FUND else _WEALTH_RULES if type == ProductType.WEALTH else ()
     for prefix, needed, mix in rules:
         if (not prefix or code.startswith(prefix)) and needed <= tag_set:
             return dict(mix)

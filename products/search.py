@@ -15,6 +15,7 @@ the catalogue is the product list's job, not search's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -150,7 +151,7 @@ def _text_leg(candidates: QuerySet[Product], *, query: str, chinese: bool, depth
 
 
 def _rank(
-    candidates: QuerySet[Product], *, tsquery: str, params: list[object], depth: int
+    candidates: QuerySet[Product], *, tsquery: str, params: list[Any], depth: int
 ) -> dict[int, float]:
     ids_sql, ids_params = candidates.values("pk").query.sql_with_params()
     table = Product._meta.db_table

@@ -84,7 +84,7 @@ class AutoSchema(SpectacularAutoSchema):
         if operation is None or not self._is_idempotent():
             return operation
         header = build_parameter_type(name=IDEMPOTENCY_KEY.name,
-                                      schema={**build_basic_type(OpenApiTypes.STR), "maxLength": 200},
+                                      schema={**(build_basic_type(OpenApiTypes.STR) or {}), "maxLength": 200},
                                       location=OpenApiParameter.HEADER, description=IDEMPOTENCY_KEY.description)
         # Replaces a view's own description of the header, so every endpoint tells the same story.
         parameters = [p for p in operation.get("parameters", [])

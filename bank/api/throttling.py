@@ -22,8 +22,9 @@ from bank.ratelimits import hit
 class RateLimited(exceptions.Throttled):
     default_code = "rate_limited"
     default_detail = _("Too many requests.")
-    extra_detail_singular = _("Try again in {wait} second.")
-    extra_detail_plural = _("Try again in {wait} seconds.")
+    # Lazy, as DRF's own are (the stubs type these two as str).
+    extra_detail_singular = _("Try again in {wait} second.")  # type: ignore[assignment]
+    extra_detail_plural = _("Try again in {wait} seconds.")  # type: ignore[assignment]
 
 
 def client_key(request: Request) -> str:

@@ -33,7 +33,8 @@ def _user_id(request: HttpRequest) -> int | None:
     # so a user nobody has looked at yet is not named. DRF replaces it with the user it authenticated.
     user = request.__dict__.get("user")
     if isinstance(user, SimpleLazyObject):
-        user = None if user._wrapped is empty else user._wrapped
+        wrapped = user._wrapped  # type: ignore[attr-defined]  # LazyObject's own attribute; the stubs leave it out
+        user = None if wrapped is empty else wrapped
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return getattr(user, "pk", None)

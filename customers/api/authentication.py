@@ -82,7 +82,7 @@ def actor_from_request(request: Request) -> Actor:
     return Actor(user=request.user)
 
 
-class PartnerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class PartnerTokenScheme(OpenApiAuthenticationExtension):
     """Documents the token in the OpenAPI schema (drf-spectacular finds extensions by subclassing)."""
 
     target_class = "customers.api.authentication.PartnerTokenAuthentication"

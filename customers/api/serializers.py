@@ -114,7 +114,7 @@ class CustomerListItemOut(serializers.ModelSerializer):
 class AccountOut(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     number_masked = serializers.CharField(source="masked_number", read_only=True)
-    product_code = serializers.SlugRelatedField(
+    product_code: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         source="product", slug_field="code", read_only=True, allow_null=True
     )
 

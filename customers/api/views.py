@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,7 +36,7 @@ from customers.api.serializers import (
     TransactionOut,
     TransactionQueryIn,
 )
-from customers.models import Customer, PartnerScope
+from customers.models import Customer, PartnerScope, SpendingCategory
 from customers.selectors import (
     accounts_of,
     customer_for_user,
@@ -51,7 +52,7 @@ PUBLIC_ID = OpenApiParameter(
 )
 TRANSACTION_QUERY = [
     OpenApiParameter("account", OpenApiTypes.UUID, description="Only this account (one of the customer's)."),
-    OpenApiParameter("category", OpenApiTypes.STR, enum=TransactionQueryIn().fields["category"].choices),
+    OpenApiParameter("category", OpenApiTypes.STR, enum=SpendingCategory.values),
     OpenApiParameter("since", OpenApiTypes.DATE, description="First day included (bank's local time)."),
     OpenApiParameter("until", OpenApiTypes.DATE, description="Last day included (bank's local time)."),
 ]
@@ -68,7 +69,7 @@ class CustomerScopedView(GenericAPIView):
     permission_classes = [IsAuthenticated, HasScope]
     required_scopes: tuple[str, ...] = ()
     filter_backends: list[Any] = []
-    pagination_class = None
+    pagination_class: type[BasePagination] | None = None
 
     # What this route reads, as the audit trail names it (profile, accounts, transactions, holdings); routes that
     # leave it empty record their own events (writes) or none.

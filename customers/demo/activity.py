@@ -140,12 +140,14 @@ def build_activity(
 
     accounts, holdings = Accounts(), Holdings()
     book = CustomerBook(
-        *(np.full(n, -1) for _ in range(3)),
-        np.zeros(n),
-        np.full(n, -1),
-        np.zeros(n),
-        np.zeros(n),
-        np.full(n, -1),
+        current=np.full(n, -1),
+        savings=np.full(n, -1),
+        card=np.full(n, -1),
+        mortgage_monthly=np.zeros(n),
+        loan_account=np.full(n, -1),
+        insurance_monthly=np.zeros(n),
+        invests_monthly=np.zeros(n),
+        investment=np.full(n, -1),
     )
     balance_draw = rng.lognormal(0.0, 0.7, size=(n, 3))
     for i in range(n):

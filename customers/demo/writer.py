@@ -168,7 +168,8 @@ class ChunkWriter:
         }
         # Numbers come from the customer number and the account's place among theirs, not from database ids,
         # so that the same seed gives the same numbers whatever the sequences say.
-        ordinal, seen = [], Counter()
+        ordinal: list[int] = []
+        seen: Counter[int] = Counter()
         for owner in accounts.customer:
             ordinal.append(seen[owner])
             seen[owner] += 1

@@ -230,16 +230,17 @@ def _lookup(model: Any, field_name: str, keys: Iterable[Any], *columns: str) -> 
 
 
 def _model_fields(spec: FileSpec, values: dict[str, Any]) -> dict[str, Any]:
-    return {spec.column(name).field: value for name, value in values.items() if spec.column(name).field}
+    return {field: value for name, value in values.items() if (field := spec.column(name).field)}
 
 
 def _update_fields(spec: FileSpec, present: frozenset[str], *extra: str) -> list[str]:
-    columns = [column for column in spec.columns if column.name in present and column.field]
-    return [column.field for column in columns if column.field not in spec_key_fields(spec)] + list(extra)
+    key_fields = spec_key_fields(spec)
+    fields = [column.field for column in spec.columns if column.name in present and column.field]
+    return [field for field in fields if field and field not in key_fields] + list(extra)
 
 
 def spec_key_fields(spec: FileSpec) -> set[str]:
-    return {spec.column(name).field for name in spec.key if spec.column(name).field}
+    return {field for name in spec.key if (field := spec.column(name).field)}
 
 
 # --- writers: one per file kind; each returns (created, updated) -------------------------------------

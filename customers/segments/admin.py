@@ -92,9 +92,10 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ["code", "segment_name", "size", "is_active", "segment_description", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["code", "name_en", "name_zh"]
-    fields = ["code", "name_en", "name_zh", "description_en", "description_zh", "is_active", "created_at",
-              "size", "customers_link"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "code", "name_en", "name_zh", "description_en", "description_zh", "is_active", "created_at", "size",
+        "customers_link",
+    )
     change_list_template = "admin/customers/segment/change_list.html"
     change_form_template = "admin/customers/segment/change_form.html"
 
@@ -196,9 +197,10 @@ class SegmentAdmin(admin.ModelAdmin):
 class SegmentationRunAdmin(admin.ModelAdmin):
     list_display = ["started_at", "customers", "k", "silhouette", "matched", "created", "retired", "seconds", "job"]
     list_select_related = ["job"]
-    fields = ["started_at", "finished_at", "seconds", "customers", "profiles_as_of", "k", "silhouette", "criterion",
-              "scores", "features", "seed", "matched", "created", "retired", "job"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "started_at", "finished_at", "seconds", "customers", "profiles_as_of", "k", "silhouette", "criterion",
+        "scores", "features", "seed", "matched", "created", "retired", "job",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -93,7 +93,10 @@ class ProductListView(ListAPIView):
             filterset.qs.filter(pk__in=[hit.product.pk for hit in hits]).values_list("pk", flat=True)
         )
         kept = [hit for hit in hits if hit.product.pk in allowed]
-        page = self.paginate_queryset([hit.product for hit in kept])
+        # DRF's paginators page any sequence; the stubs ask for a QuerySet.
+        page: list[Product] | None = self.paginate_queryset(
+            [hit.product for hit in kept]  # type: ignore[arg-type]
+        )
         context = {**self.get_serializer_context(), "hits": {hit.product.pk: hit for hit in kept}}
         return self.get_paginated_response(ProductListItemOut(page, many=True, context=context).data)
 

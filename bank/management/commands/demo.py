@@ -53,27 +53,27 @@ class Command(BaseCommand):
         call_command("segment_customers")
         from bank.registry import active_version
 
-        if active_version("advisor.recommender") is None:
+        if (recommender := active_version("advisor.recommender")) is None:
             self._step("Advisor: training the recommender (candidates + learned ranker)")
             call_command("train_recommender", activate=True)
         else:
-            self._step(f"Advisor: recommender {active_version('advisor.recommender').label} is active")
-        if active_version("risk.credit") is None:
+            self._step(f"Advisor: recommender {recommender.label} is active")
+        if (credit := active_version("risk.credit")) is None:
             self._step("Risk: training the credit model (calibrated GBM + scorecard) and scoring every customer")
             call_command("train_credit", activate=True, score=True)
         else:
-            self._step(f"Risk: credit model {active_version('risk.credit').label} is active")
+            self._step(f"Risk: credit model {credit.label} is active")
         if active_version("risk.anomaly") is None:
             self._step("Risk: training the transaction-monitoring anomaly model")
             call_command("train_anomaly", activate=True)
 
         self._step("Chat: knowledge base (bilingual FAQ) and its index")
         call_command("load_knowledge_base")
-        if active_version("chat.intents") is None:
+        if (intents := active_version("chat.intents")) is None:
             self._step("Chat: training the intent model (Banking77 + English and Chinese examples, both encoders)")
             call_command("train_intents", activate=True)
         else:
-            self._step(f"Chat: intent model {active_version('chat.intents').label} is active")
+            self._step(f"Chat: intent model {intents.label} is active")
 
         self._step("Messages: demo campaigns (an A/B offer with a holdout, birthday, maturity, idle balance)")
         from advisor.engagement.demo import run_demo_campaigns
@@ -175,7 +175,11 @@ class Command(BaseCommand):
                         break
                     time.sleep(0.05)
 
-        signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+        def stop_and_exit(*_: Any) -> None:
+            stop()
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, stop_and_exit)
         try:
             while True:
                 for name, proc in processes.items():

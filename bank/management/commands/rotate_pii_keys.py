@@ -23,13 +23,13 @@ from bank import audit, crypto
 from bank.fields import BlindIndexField, EncryptedCharField
 
 
-def encrypted_models() -> list[tuple[type[models.Model], list[str], list[str]]]:
-    """(model, encrypted field names, keyed-hash field names) for every model holding encrypted fields."""
+def encrypted_models() -> list[tuple[type[models.Model], list[EncryptedCharField], list[BlindIndexField]]]:
+    """(model, its encrypted fields, its keyed-hash fields) for every model holding encrypted fields."""
     found = []
     for model in apps.get_models():
-        encrypted = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedCharField)]
+        encrypted = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedCharField)]
         if encrypted:
-            hashed = [f.name for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
+            hashed = [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
             found.append((model, encrypted, hashed))
     return found
 
@@ -62,10 +62,10 @@ class Command(BaseCommand):
         if not options["check"]:
             audit.record(action="pii.keys_rotated", channel="system", detail={"rows": counts})
 
-    def _count_stale(self, model: type[models.Model], encrypted: list[str]) -> int:
+    def _count_stale(self, model: type[models.Model], encrypted: list[EncryptedCharField]) -> int:
         # The stored tokens, not the decrypted values: the question is which key encrypted them.
         table = connection.ops.quote_name(model._meta.db_table)
-        columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in encrypted)
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in encrypted)
         stale = 0
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {columns} FROM {table}")  # nosec B608  # names from the model's own metadata
@@ -75,10 +75,11 @@ class Command(BaseCommand):
                 )
         return stale
 
-    def _rotate(self, model: type[models.Model], encrypted: list[str], hashed: list[str], batch: int) -> int:
+    def _rotate(
+        self, model: type[models.Model], encrypted: list[EncryptedCharField], hashed: list[BlindIndexField], batch: int
+    ) -> int:
         ids = list(model._default_manager.order_by("pk").values_list("pk", flat=True))
-        fields = [*encrypted, *hashed]
-        hash_sources = {name: model._meta.get_field(name) for name in hashed}
+        fields = [field.name for field in (*encrypted, *hashed)]
         with tqdm(total=len(ids), desc=model._meta.label, unit="row", disable=None) as bar:
             for start in range(0, len(ids), batch):
                 with transaction.atomic():
@@ -87,8 +88,8 @@ class Command(BaseCommand):
                     for row in rows:
                         # Saving re-encrypts (a fresh token under the first key); bulk_update does not call
                         # pre_save, so the hashes are set here.
-                        for name, field in hash_sources.items():
-                            setattr(row, name, crypto.blind_index(field.kind, getattr(row, field.source)))
+                        for field in hashed:
+                            setattr(row, field.name, crypto.blind_index(field.kind, getattr(row, field.source)))
                     model._default_manager.bulk_update(rows, fields)
                 bar.update(len(rows))
         return len(ids)

@@ -35,14 +35,13 @@ class Command(BaseCommand):
         days = options["expires_in_days"]
         if days is not None and days < 1:
             raise CommandError("--expires-in-days must be at least 1.")
+        partner: Partner | None
         if options["create_partner"]:
             partner, _ = Partner.objects.get_or_create(name=options["partner"])
         else:
             partner = Partner.objects.filter(name=options["partner"]).first()
-            if partner is None:
-                raise CommandError(
-                    f"No partner named {options['partner']!r} (use --create-partner to add it)."
-                )
+        if partner is None:
+            raise CommandError(f"No partner named {options['partner']!r} (use --create-partner to add it).")
         expires_at = timezone.now() + timedelta(days=days) if days is not None else None
         try:
             token, secret = issue_partner_token(
