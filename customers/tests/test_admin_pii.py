@@ -154,3 +154,15 @@ def test_a_search_never_leaks_another_managers_customer(client, customer):
     response = client.get(reverse("admin:customers_customer_changelist"), {"q": PHONE})
     assert list(response.context["cl"].result_list) == []
     assert Customer.objects.count() == 1
+
+
+def test_masking_replaces_fields_on_a_line_that_groups_several():
+    # A fieldset line may be a group of fields shown side by side; each protected one in it is replaced too.
+    from django.contrib import admin
+
+    from customers.admin import CustomerAdmin
+
+    model_admin = CustomerAdmin(Customer, admin.site)
+    assert model_admin._masked_line("phone") == "phone_masked"
+    assert model_admin._masked_line(["full_name", "phone"]) == ("full_name", "phone_masked")
+    assert model_admin._masked_line(("city",)) == ("city",)
