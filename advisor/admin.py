@@ -5,10 +5,11 @@ These are records of decisions: staff read them, nobody edits or deletes them in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -27,6 +28,10 @@ from bank.models import Job
 from bank.registry import active_version
 from customers.selectors import Actor, visible_customers
 
+if TYPE_CHECKING:
+    # A development dependency (it comes with django-stubs): needed by the type checker only.
+    from django_stubs_ext import StrOrPromise
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -39,10 +44,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def staff_user(request: HttpRequest) -> User:
+    """The signed-in user, to record as who created a row. The admin site lets in only active staff, so an
+    anonymous user here means the view was reached around it: refuse rather than record nobody."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
 class RecommendationInline(admin.TabularInline):
     model = Recommendation
-    fields = ["rank", "product", "score", "driver", "reasons_en", "contribution_table"]
-    readonly_fields = fields
+    fields = readonly_fields = ("rank", "product", "score", "driver", "reasons_en", "contribution_table")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -57,8 +69,7 @@ class RecommendationInline(admin.TabularInline):
 
 class BlockedInline(admin.TabularInline):
     model = BlockedCandidate
-    fields = ["product", "score", "reasons", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = ("product", "score", "reasons", "detail")
     extra = 0
     can_delete = False
 
@@ -90,11 +101,10 @@ class RecommendationSetAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["customer", "model_version"]
     inlines = [RecommendationInline, BlockedInline]
-    fields = [
+    fields = readonly_fields = (
         "public_id", "customer", "channel", "model_version", "query", "needs", "context",
         "candidates_considered", "candidates_blocked", "created_at",
-    ]
-    readonly_fields = fields
+    )
     show_full_result_count = False
     change_list_template = "admin/advisor/recommendationset/change_list.html"
 
@@ -161,11 +171,10 @@ class RecommendationAdmin(ReadOnlyAdmin):
     list_filter = ["driver", "model_version"]
     search_fields = ["customer__external_ref", "product__code"]
     list_select_related = ["recommendation_set", "product", "model_version"]
-    fields = [
+    fields = readonly_fields = (
         "recommendation_set", "customer", "product", "rank", "score", "model_version", "driver",
         "reasons_en", "reasons_zh", "contribution_table",
-    ]
-    readonly_fields = fields
+    )
     show_full_result_count = False
 
     @admin.display(description=_("Feature contributions"))
@@ -180,7 +189,7 @@ class ReasonFilter(admin.SimpleListFilter):
     title = _("reason")
     parameter_name = "reason"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return list(BlockReason.choices)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[BlockedCandidate]) -> QuerySet[BlockedCandidate]:
@@ -196,8 +205,9 @@ class BlockedCandidateAdmin(ReadOnlyAdmin):
     search_fields = ["customer__external_ref", "product__code"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "product", "model_version"]
-    fields = ["recommendation_set", "customer", "product", "score", "reasons", "detail", "model_version", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "recommendation_set", "customer", "product", "score", "reasons", "detail", "model_version", "created_at",
+    )
     show_full_result_count = False
 
     @admin.display(description=_("Reasons"))
@@ -216,8 +226,7 @@ class BatchRecommendationAdmin(ReadOnlyAdmin):
     list_filter = ["model_version"]
     search_fields = ["customer__external_ref", "product__code"]
     list_select_related = ["customer", "product", "model_version"]
-    fields = ["customer", "rank", "product", "score", "model_version", "computed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("customer", "rank", "product", "score", "model_version", "computed_at")
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BatchRecommendation]:

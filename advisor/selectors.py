@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ class Engagement:
         return [c / i if i else None for c, i in zip(self.clicks, self.impressions, strict=True)]
 
 
-def engagement(*, customers: Customer | None = None, days: int = 30, by: str = "model") -> list[Engagement]:
+def engagement(*, customers: QuerySet[Customer] | None = None, days: int = 30, by: str = "model") -> list[Engagement]:
     """Impressions, clicks and purchases per day over the last `days`, grouped `by` "model" or "segment".
 
     `customers` (a queryset) limits the figures to the customers a staff member may see.

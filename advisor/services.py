@@ -209,8 +209,9 @@ def _hand_over_items(recommendation_set: RecommendationSet, items: list[Recommen
     queries."""
     prefetched = recommendation_set.items.all()
     prefetched._result_cache = items
-    prefetched._prefetch_done = True
-    recommendation_set._prefetched_objects_cache = {"items": prefetched}
+    prefetched._prefetch_done = True  # type: ignore[attr-defined]  # private QuerySet state, not in django-stubs
+    # Django's per-instance prefetch cache (set by prefetch_related_objects), not in django-stubs either.
+    recommendation_set._prefetched_objects_cache = {"items": prefetched}  # type: ignore[attr-defined]
 
 
 def _matching(needs: Needs, ids: np.ndarray) -> np.ndarray:

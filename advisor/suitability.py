@@ -134,10 +134,12 @@ class CatalogueRules:
     residency_groups: tuple[tuple[frozenset[str], np.ndarray], ...] = ()
     # (catalogue version, when it changed) when the rules were read: catalogue_rules' cache key, which the
     # recommender's scorer compares with the catalogue its model was loaded over.
-    stamp: tuple[int, object] | None = None
+    stamp: tuple[int, datetime | None] | None = None
 
     @classmethod
-    def from_products(cls, products: list[Product], *, stamp: tuple[int, object] | None = None) -> CatalogueRules:
+    def from_products(
+        cls, products: list[Product], *, stamp: tuple[int, datetime | None] | None = None
+    ) -> CatalogueRules:
         ids = np.array([p.pk for p in products], dtype=np.int64)
         residency = [frozenset(p.residency or ()) for p in products]
         groups: dict[frozenset[str], list[int]] = {}

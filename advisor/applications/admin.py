@@ -61,8 +61,7 @@ class StateFilter(admin.SimpleListFilter):
 
 class EventInline(admin.TabularInline):
     model = ApplicationEvent
-    fields = ["at", "from_state", "to_state", "actor_label", "reason_codes", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "from_state", "to_state", "actor_label", "reason_codes", "note")
     extra = 0
     can_delete = False
     ordering = ["at", "id"]
@@ -79,11 +78,12 @@ class ApplicationAdmin(ReadOnlyAdmin):
     search_fields = ["customer__external_ref", "customer__full_name", "product__code", "public_id"]
     list_select_related = ["customer", "product"]
     inlines = [EventInline]
-    fields = ["public_id", "customer", "product", "state", "source", "reason_text", "needs_understood", "needs_source",
-              "needs_detail", "requested_amount", "approved_amount", "check_table", "reason_codes", "credit_score",
-              "sla_due_at", "decided_at", "decided_by", "decision_note", "offer_expires_at", "activated_at", "account",
-              "holding", "decision_attempts", "last_error", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "public_id", "customer", "product", "state", "source", "reason_text", "needs_understood", "needs_source",
+        "needs_detail", "requested_amount", "approved_amount", "check_table", "reason_codes", "credit_score",
+        "sla_due_at", "decided_at", "decided_by", "decision_note", "offer_expires_at", "activated_at", "account",
+        "holding", "decision_attempts", "last_error", "created_at",
+    )
     show_full_result_count = False
     change_list_template = "admin/advisor/application/change_list.html"
     change_form_template = "admin/advisor/application/change_form.html"

@@ -62,10 +62,13 @@ __all__ = [
 ]
 
 ACCOUNT_PREFIX = {AccountType.CREDIT_CARD: "62586", AccountType.LOAN: "88010"}
-# Where an application came from -> the interaction channel the recommender reads.
-_INTERACTION_CHANNEL = {ApplicationSource.API: Channel.ONLINE, ApplicationSource.PRODUCT_PAGE: Channel.ONLINE,
-                        ApplicationSource.RECOMMENDATION: Channel.ONLINE, ApplicationSource.CHAT: Channel.APP,
-                        ApplicationSource.BRANCH: Channel.BRANCH}
+# Where an application came from -> the interaction channel the recommender reads. Keyed by str: an
+# application's `source` is read back from the database as a plain string.
+_INTERACTION_CHANNEL: dict[str, Channel] = {
+    ApplicationSource.API: Channel.ONLINE, ApplicationSource.PRODUCT_PAGE: Channel.ONLINE,
+    ApplicationSource.RECOMMENDATION: Channel.ONLINE, ApplicationSource.CHAT: Channel.APP,
+    ApplicationSource.BRANCH: Channel.BRANCH,
+}
 MAX_REASON_LENGTH = 500
 
 
@@ -527,7 +530,7 @@ def _liquid_account(customer: Customer, *, kinds: tuple[str, ...]) -> Account | 
             .order_by("-balance", "id").first())
 
 
-def _new_number(kind: str) -> str:
+def _new_number(kind: AccountType) -> str:
     while True:
         number = ACCOUNT_PREFIX[kind] + f"{secrets.randbelow(10 ** 11):011d}"
         if not Account.objects.filter(number=number).exists():

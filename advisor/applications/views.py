@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -46,7 +46,10 @@ class ApplyForm(forms.Form):
         elif product.type in checks.FUNDED_TYPES:
             self.fields["amount"].label = _("Amount to put in (CNY)")
             self.fields["amount"].required = True
-            self.fields["amount"].min_value = product.min_amount
+            # `amount` is the DecimalField declared above. Its minimum here only reaches the widget (the
+            # validators were made in __init__); submitting checks it (services._validate_amount).
+            amount = cast(forms.DecimalField, self.fields["amount"])
+            amount.min_value = product.min_amount  # type: ignore[assignment]  # django-stubs: IntegerField's int
 
 
 def _language() -> str:

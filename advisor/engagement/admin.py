@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 # advisor.admin imports this module at its end, after defining ReadOnlyAdmin.
-from advisor.admin import ReadOnlyAdmin
+from advisor.admin import ReadOnlyAdmin, staff_user
 from advisor.engagement import charts, rendering
 from advisor.engagement.audience import audience_queryset, check_codes, validate_audience
 from advisor.engagement.models import Campaign, CampaignVariant, Message, MessageEvent
@@ -96,7 +96,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by = staff_user(request)
         super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Send the selected scheduled campaigns now (as a background job)"),
@@ -151,8 +151,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 class MessageEventInline(admin.TabularInline):
     model = MessageEvent
-    fields = ["kind", "at", "channel"]
-    readonly_fields = fields
+    fields = readonly_fields = ("kind", "at", "channel")
     extra = 0
     can_delete = False
 
@@ -170,10 +169,11 @@ class MessageAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [MessageEventInline]
-    fields = ["public_id", "campaign", "customer", "occurrence", "arm", "status", "suppression_reason", "marketing",
-              "why", "language", "subject", "body", "product", "created_at", "deliver_at", "delivered_at",
-              "emailed_at", "opened_at", "clicked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "public_id", "campaign", "customer", "occurrence", "arm", "status", "suppression_reason", "marketing",
+        "why", "language", "subject", "body", "product", "created_at", "deliver_at", "delivered_at",
+        "emailed_at", "opened_at", "clicked_at",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))

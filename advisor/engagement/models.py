@@ -9,6 +9,7 @@ staff can see why someone did not get a message, and the holdout is measured lik
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +21,10 @@ from advisor.engagement import rendering
 from advisor.engagement.audience import validate_audience
 from advisor.engagement.rules import SuppressionReason
 from products.models import ProductType
+
+if TYPE_CHECKING:
+    # A development dependency (it comes with django-stubs): needed by the type checker only.
+    from django_stubs_ext import StrOrPromise
 
 
 class TriggerKind(models.TextChoices):
@@ -108,7 +113,7 @@ class Campaign(models.Model):
         return self.product_id is not None or bool(self.product_type)
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.kind == self.Kind.TRIGGER and not self.trigger:
             errors.setdefault("trigger", []).append(_("A trigger campaign needs a trigger."))
         if self.kind == self.Kind.SCHEDULED and self.trigger:
@@ -150,7 +155,7 @@ class CampaignVariant(models.Model):
     def clean(self) -> None:
         """Every text uses only known placeholders and renders with a sample customer; product placeholders
         need a campaign that has a product to show."""
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         for field, text in self.texts().items():
             try:
                 names = rendering.placeholders_in(text)

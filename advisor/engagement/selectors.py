@@ -140,6 +140,8 @@ def daily_activity(*, campaign: Campaign, days: int = 30, today: date | None = N
     for at, was_opened, was_clicked in Message.objects.filter(
             campaign=campaign, status=MessageStatus.DELIVERED, delivered_at__date__gte=first - timedelta(days=1)
     ).values_list("delivered_at", "opened_at", "clicked_at"):
+        if at is None:  # never: the delivered_at__date filter leaves out rows without one
+            continue
         i = index.get(at.astimezone(tz).date())
         if i is None:
             continue

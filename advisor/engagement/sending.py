@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -155,6 +155,8 @@ def decide_batch(*, campaign: Campaign, items: Sequence[tuple[int, Event]], cust
 
         def gate(customer: Customer = customer) -> SuitabilityGate:
             if customer.pk not in gates:
+                if facts.rules is None:
+                    raise RuntimeError("load_facts reads the catalogue rules for every campaign that offers a product")
                 gates[customer.pk] = SuitabilityGate(facts.suitability[customer.pk], facts.rules)
             return gates[customer.pk]
 
@@ -167,7 +169,8 @@ def decide_batch(*, campaign: Campaign, items: Sequence[tuple[int, Event]], cust
     # The chosen products in one query (without their embedding vectors), then the texts.
     wanted = {c.product_id for _, created, c in decided if created and c.product_id is not None}
     if campaign.product_id is not None:
-        facts.products = {campaign.product_id: campaign.product} if wanted else {}
+        # A campaign with a product_id has its product (a nullable foreign key is typed Optional).
+        facts.products = {campaign.product_id: cast(Product, campaign.product)} if wanted else {}
     elif wanted:
         facts.products = Product.objects.defer("embedding", "embedding_ml", "search_document").in_bulk(wanted)
     out: list[tuple[Message, bool]] = []

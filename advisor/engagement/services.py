@@ -321,14 +321,15 @@ def _act(*, message: Message, kind: str, channel: str, idempotency_key: str) -> 
             first_open = Message.objects.filter(pk=message.pk, opened_at__isnull=True).update(opened_at=now)
             if kind == MessageEvent.Kind.CLICK:
                 Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=now)
-            if message.product_id is not None:
+            product = message.product
+            if product is not None:
                 # The recommender learns from these like from its own lists: an impression when the message is
                 # first seen, a click on every click (as the portal's own feedback buttons record them).
                 if first_open:
-                    record_feedback(customer=message.customer, product=message.product,
+                    record_feedback(customer=message.customer, product=product,
                                     event=InteractionEvent.IMPRESSION, channel=channel)
                 if kind == MessageEvent.Kind.CLICK:
-                    record_feedback(customer=message.customer, product=message.product,
+                    record_feedback(customer=message.customer, product=product,
                                     event=InteractionEvent.CLICK, channel=channel)
     except IntegrityError:
         earlier = _replay(stored) if stored else None
@@ -344,6 +345,6 @@ def link_target(message: Message) -> str:
     """Where the message's link goes: its product's page, else the customer's recommendations."""
     from django.urls import reverse
 
-    if message.product_id is not None:
+    if message.product is not None:
         return reverse("portal:product_detail", args=[message.product.code])
     return reverse("portal:recommendations")

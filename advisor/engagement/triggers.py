@@ -83,11 +83,14 @@ def maturing_deposits(customers: QuerySet[Customer], *, today: date, params: dic
                                        maturity_date__gte=today, maturity_date__lte=until, customer__in=customers)
                 .select_related("customer", "product").order_by("maturity_date", "id"))
     for holding in holdings.iterator(chunk_size=500):
+        maturity = holding.maturity_date
+        if maturity is None:  # the query only finds holdings that mature between today and `until`
+            raise RuntimeError(f"maturing deposit {holding.pk} has no maturity date")
         yield holding.customer, Event(
-            occurrence=f"maturity:{holding.pk}:{holding.maturity_date.isoformat()}", amount=holding.amount,
-            maturity_date=holding.maturity_date,
+            occurrence=f"maturity:{holding.pk}:{maturity.isoformat()}", amount=holding.amount,
+            maturity_date=maturity,
             detail={"event": "deposit_maturing", "holding": holding.pk, "product": holding.product.code,
-                    "amount": str(holding.amount), "maturity_date": holding.maturity_date.isoformat(),
+                    "amount": str(holding.amount), "maturity_date": maturity.isoformat(),
                     "window_days": int(params["days"])})
 
 
@@ -100,7 +103,7 @@ def idle_balances(customers: QuerySet[Customer], *, now: datetime, today: date, 
     out = (Transaction.objects.filter(customer=OuterRef("pk"), amount__lt=0, timestamp__gte=now - timedelta(days=days),
                                       account__type__in=[AccountType.CURRENT, AccountType.SAVINGS])
            .order_by().values("customer").annotate(total=Sum("amount")).values("total"))
-    money = DecimalField(max_digits=16, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
     rows = (customers.annotate(liquid=liquid_balance(),
                                outflow=-Coalesce(Subquery(out, output_field=money), Value(Decimal("0")),
                                                  output_field=money))

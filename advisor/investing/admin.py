@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 # advisor.admin imports this module after defining ReadOnlyAdmin (at its end), so the import below is safe.
-from advisor.admin import ReadOnlyAdmin
+from advisor.admin import ReadOnlyAdmin, staff_user
 from advisor.investing.allocation import market_from_inputs
 from advisor.investing.asset_classes import ASSET_CLASSES, LABELS
 from advisor.investing.models import (
@@ -103,7 +103,7 @@ class CapitalMarketAssumptionsAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: CapitalMarketAssumptions, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
+            obj.created_by = staff_user(request)
         super().save_model(request, obj, form, change)
 
 
@@ -115,10 +115,11 @@ class RiskAssessmentAdmin(_ReadOnly):
     search_fields = ["customer__external_ref", "customer__full_name"]
     list_select_related = ["customer"]
     date_hierarchy = "assessed_at"
-    fields = ["public_id", "customer", "level", "capacity_level", "willingness_level", "dimension_scores",
-              "horizon_years", "sustainability", "flags", "answers", "questionnaire_version", "channel",
-              "assessed_by", "assessed_at", "reassess_by"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "public_id", "customer", "level", "capacity_level", "willingness_level", "dimension_scores",
+        "horizon_years", "sustainability", "flags", "answers", "questionnaire_version", "channel",
+        "assessed_by", "assessed_at", "reassess_by",
+    )
 
     @admin.display(description=_("Flags"))
     def flag_codes(self, obj: RiskAssessment) -> str:
@@ -133,10 +134,11 @@ class InvestmentAdviceAdmin(_ReadOnly):
     search_fields = ["customer__external_ref", "customer__full_name"]
     list_select_related = ["customer"]
     date_hierarchy = "created_at"
-    fields = ["public_id", "customer", "kind", "method", "assessment", "assumptions", "amount", "allocation",
-              "products", "trades", "summary", "report_en_block", "report_zh_block", "engine_version", "channel",
-              "created_at", "reproduces"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "public_id", "customer", "kind", "method", "assessment", "assumptions", "amount", "allocation",
+        "products", "trades", "summary", "report_en_block", "report_zh_block", "engine_version", "channel",
+        "created_at", "reproduces",
+    )
 
     @admin.display(description=_("Expected return"))
     def expected_return_pct(self, obj: InvestmentAdvice) -> str:

@@ -182,8 +182,9 @@ def compute_allocation(inputs: dict[str, Any]) -> dict[str, Any]:
             "liquidity": p["liquidity"], "term_months": p["term_months"], "esg": p["esg"],
         })
     expected, volatility = float(allocation.expected_return), float(allocation.volatility)
-    one_off = sum(Decimal(p["amount"]) * Decimal(repr(p["subscription_fee_pct"])) / 100 for p in products)
-    yearly = sum(Decimal(p["amount"]) * Decimal(repr(p["management_fee_pct"])) / 100 for p in products)
+    # Started at Decimal(0): over no lines, sum() would give the int 0 (the weights sum to 1, so there are lines).
+    one_off = sum((Decimal(p["amount"]) * Decimal(repr(p["subscription_fee_pct"])) / 100 for p in products), Decimal(0))
+    yearly = sum((Decimal(p["amount"]) * Decimal(repr(p["management_fee_pct"])) / 100 for p in products), Decimal(0))
     return {
         "weights": weights,
         "expected_return": round(expected, 6),

@@ -121,7 +121,7 @@ def request_allocation(request: HttpRequest) -> HttpResponse:
     form = AllocationForm(request.POST)
     if not form.is_valid():
         for field_errors in form.errors.values():
-            messages.error(request, field_errors[0])
+            messages.error(request, field_errors[0])  # type: ignore[arg-type]  # stubs: ErrorList[i] gives the message
         return redirect("portal:invest")
     try:
         advice = services.advise_allocation(customer=customer, amount=form.cleaned_data["amount"],
@@ -175,13 +175,13 @@ def goals(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                plan = services.plan_goal(customer=customer, **form.cleaned_data)
+                created = services.plan_goal(customer=customer, **form.cleaned_data)
             except (ValueError, services.AdviceUnavailable) as error:
                 form.add_error(None, str(error))
             else:
-                return redirect(f"{request.path}?plan={plan.public_id}")
+                return redirect(f"{request.path}?plan={created.public_id}")
         status = 400
-    plan = None
+    plan: GoalPlan | None = None
     wanted = request.GET.get("plan", "")
     plans = GoalPlan.objects.filter(customer=customer)
     try:

@@ -297,6 +297,8 @@ class DeviceScorer:
         """(customer pk, rank, product pk, score) rows of the chunk's lists, rank 1 first."""
         torch = self._torch
         model, n, p = self.model, len(state.pks), len(self.loaded.product_ids)
+        if model.ranker is None or model.layout is None:
+            raise RuntimeError("the recommender is not trained")
         with clock("score"):
             scores = self.generator_scores(state.batch)
             ranks = {name: self.ranks(values) for name, values in scores.items()}

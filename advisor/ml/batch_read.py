@@ -34,6 +34,8 @@ from customers.models import Account, Holding, KycStatus, ProfileSnapshot
 _PG_EPOCH = date(2000, 1, 1)  # the binary forms of dates count days, of timestamps microseconds, from here
 _PG_EPOCH_UNIX_SECONDS = 946_684_800
 _BEFORE_ANY_ID = -(2**63)  # bigint's lowest: `after=None` reads from the first customer
+# One field of a NumPy structured dtype: (name, format) or (name, format, shape).
+DtypeField = tuple[str, Any] | tuple[str, Any, tuple[int, ...]]
 
 # The chunk: consenting customers by keyset. Dates as days since 1970 (integers; no date objects to build).
 _CUSTOMER_COLUMNS = ("id", "birth", "income", "risk", "consent", "since", "kyc", "stage", "residency")
@@ -189,7 +191,7 @@ def read_chunk(*, after: int | None, limit: int, today: date, embeddings: bool) 
     return ChunkRows(pks=pks, rows=rows, events=_events(pks, interactions, holdings), facts=facts)
 
 
-def packed_rows(cursor: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, Any]]) -> np.ndarray:
+def packed_rows(cursor: Any, sql: str, params: dict[str, Any], columns: list[DtypeField]) -> np.ndarray:
     """The rows of a query that returns (row count, the rows' columns packed in their binary send forms), as a
     record array of `columns` (big-endian dtypes, as PostgreSQL sends them).
 
@@ -206,7 +208,7 @@ def packed_rows(cursor: Any, sql: str, params: dict[str, Any], columns: list[tup
 def _read_profiles(cursor: Any, params: dict[str, Any], *, embeddings: bool) -> np.ndarray:
     names = profile_feature_names()
     dimensions = ProfileSnapshot._meta.get_field("embedding").dimensions
-    columns: list[tuple[str, Any]] = [("customer", ">i8"), ("features", ">f8", (len(names),))]
+    columns: list[DtypeField] = [("customer", ">i8"), ("features", ">f8", (len(names),))]
     if embeddings:  # a vector is sent as its dimension count (int16), an unused int16, then float4 values
         columns.append(("embedding", [("dim", ">i2"), ("unused", ">i2"), ("values", ">f4", (dimensions,))]))
     params = {**params, "names": names, "embeddings": embeddings, "dimensions": dimensions}
@@ -233,7 +235,9 @@ def _profile_columns(pks: np.ndarray, profiles: np.ndarray, *, embeddings: bool
     return numeric, vectors
 
 
-def _events(pks: np.ndarray, interactions: np.ndarray, holdings: np.ndarray) -> tuple[np.ndarray, ...]:
+def _events(
+    pks: np.ndarray, interactions: np.ndarray, holdings: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`dataset.interaction_events(pks)`: the logged interactions, then each (customer, product) held actively
     without a purchase event as a purchase on the holding's opening day (the latest such holding's)."""
     keep, _ = _rows_of(pks, interactions["customer"])

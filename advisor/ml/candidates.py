@@ -158,8 +158,9 @@ class ProductSide:
 
 
 class CandidateGenerator(Protocol):
-    name: str
-    driver: str  # what a customer-facing reason calls it: collaborative, content, popularity_in_segment
+    # Per generator class, not per instance.
+    name: ClassVar[str]
+    driver: ClassVar[str]  # what a customer-facing reason calls it: collaborative, content, popularity_in_segment
 
     def fit(self, data: RecommenderData) -> None: ...
 
@@ -527,7 +528,7 @@ class ImplicitALS(_Generator):
         product factors alone -- one exact solve each, no retraining. numpy, on the CPU: a request's few
         k×k solves take microseconds, less than starting a torch kernel (and torch's threads would contend
         with LightGBM's right after)."""
-        if not sparse.issparse(history):
+        if isinstance(history, np.ndarray):
             history = sparse.csr_matrix(np.atleast_2d(np.asarray(history, dtype=np.float32)))
         history = history.tocsr()
         basis = self._fold_in_basis

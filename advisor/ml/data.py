@@ -531,7 +531,8 @@ def assemble(
         products.rows_for(log.product_ids, what="product")]
     if segment_column is None and customers is not None and "life_stage" in customers.categorical:
         segment_column = "life_stage"
-    segments, names = np.full(n_c, -1, dtype=np.int32), []
+    segments = np.full(n_c, -1, dtype=np.int32)
+    names: list[str] = []
     if segment_column is not None:
         if customers is None or segment_column not in customers.categorical:
             available = ", ".join(customers.categorical) if customers is not None else "none"

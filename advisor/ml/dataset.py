@@ -217,6 +217,7 @@ def interaction_events(customer_pks: list[int] | None = None) -> tuple[np.ndarra
         interactions = interactions.filter(customer_id__in=customer_pks)
         holdings = holdings.filter(customer_id__in=customer_pks)
     code = {name: i for i, name in enumerate(EVENTS)}
+    holding_rows: Iterable[tuple[int, int, date]]  # a list for one customer, streamed for many
     if customer_pks is not None and len(customer_pks) == 1:
         # One customer (a request): both reads in one round trip, without a server-side cursor.
         rows, holding_rows = _one_customer_events(interactions, holdings)
@@ -245,7 +246,9 @@ def interaction_events(customer_pks: list[int] | None = None) -> tuple[np.ndarra
     )
 
 
-def _one_customer_events(interactions: QuerySet[Any], holdings: QuerySet[Any]) -> tuple[list[Any], list[Any]]:
+def _one_customer_events(
+    interactions: QuerySet[Any], holdings: QuerySet[Any]
+) -> tuple[list[tuple[int, int, str, datetime]], list[tuple[int, int, date]]]:
     """interaction_events' two reads as one UNION ALL: (customer, product, event, timestamp) rows and
     (customer, product, opened_on) rows, each in the order its own query gives."""
     columns = ("events_part", "events_customer", "events_product", "events_event", "events_at", "events_opened")
@@ -262,7 +265,8 @@ def _one_customer_events(interactions: QuerySet[Any], holdings: QuerySet[Any]) -
         ).values_list(*columns),
         all=True,
     )
-    rows, holding_rows = [], []
+    rows: list[tuple[int, int, str, datetime]] = []
+    holding_rows: list[tuple[int, int, date]] = []
     for part, customer, product, event, moment, opened in both:
         if part == 0:
             rows.append((customer, product, event, moment))

@@ -174,6 +174,8 @@ class HybridRecommender:
             valid_parts.append(valid_customer[stage.customers[picked]])
         if not group_parts:
             raise RecommenderDataError(f"{data.log.source}: no customer has liked anything; nothing to learn from")
+        if self.layout is None:
+            raise RuntimeError("the feature layout is set with the first level's generators")
         features, labels = np.vstack(features_parts), np.concatenate(label_parts)
         groups, is_valid = np.concatenate(group_parts), np.concatenate(valid_parts)
         query_valid = np.repeat(is_valid, groups)
@@ -423,7 +425,7 @@ class HybridRecommender:
         }
         (folder / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
         with (folder / "arrays.npz").open("wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # stub: **arrays could fill allow_pickle (no key does)
         (folder / "ranker.txt").write_text(self.ranker.to_text())
 
     @classmethod

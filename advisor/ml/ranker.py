@@ -17,6 +17,7 @@ each pair's score exactly into per-feature contributions plus a bias; `drivers()
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -197,7 +198,8 @@ class Ranker:
 
         params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "verbosity": -1, **params}
         train_set = lgb.Dataset(features, labels, group=groups, feature_name=_safe_names(feature_names))
-        valid_sets, callbacks = [], []
+        valid_sets: list[lgb.Dataset] = []
+        callbacks: list[Callable[..., Any]] = []
         if valid is not None and len(valid[2]):
             valid_sets.append(lgb.Dataset(valid[0], valid[1], group=valid[2], reference=train_set))
             callbacks.append(lgb.early_stopping(early_stopping_rounds, verbose=False))
@@ -226,6 +228,8 @@ class Ranker:
         )
 
     def to_text(self) -> str:
+        if self.booster is None:
+            raise RuntimeError("the ranker is not trained")
         return str(self.booster.model_to_string(num_iteration=self.best_iteration))
 
     @classmethod
@@ -237,6 +241,8 @@ class Ranker:
         return ranker
 
     def feature_importance(self) -> dict[str, float]:
+        if self.booster is None:
+            raise RuntimeError("the ranker is not trained")
         gains = self.booster.feature_importance(importance_type="gain", iteration=self.best_iteration)
         total = float(gains.sum()) or 1.0
         return {name: round(float(g) / total, 4) for name, g in zip(self.feature_names, gains, strict=True)}

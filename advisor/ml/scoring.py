@@ -60,7 +60,7 @@ from advisor.ml.data import DEFAULT_WEIGHTS, DISMISS, InteractionLog, segment_co
 from advisor.ml.dataset import customer_rows, interaction_events, product_rows, tags_of
 from advisor.ml.hybrid import Explanation, HybridRecommender
 from advisor.ml.hybrid import generator_ranks as generator_ranks_of
-from advisor.suitability import catalogue_stamp
+from advisor.suitability import catalogue_stamp as read_catalogue_stamp  # active_recommender's parameter has the name
 from bank.models import ModelVersion
 from bank.registry import active_version, verify
 from customers.models import Customer
@@ -122,7 +122,7 @@ _loaded: LoadedRecommender | None = None
 def _load(version: ModelVersion) -> LoadedRecommender:
     if not verify(version):
         raise RecommenderUnavailable(f"{version.label}: artifact missing or sha256 mismatch; not loading it")
-    stamp = catalogue_stamp()
+    stamp = read_catalogue_stamp()
     model = HybridRecommender.load(Path(version.artifact_path))
     products = list(Product.objects.filter(is_active=True).order_by("pk"))
     if not products:
@@ -159,7 +159,7 @@ def active_recommender(*, catalogue_stamp: tuple[int, datetime | None] | None = 
                 return cached
         elif time.monotonic() - cached.checked_at < CATALOGUE_CHECK_SECONDS:
             return cached
-        elif catalogue_stamp() == cached.catalogue:
+        elif read_catalogue_stamp() == cached.catalogue:
             cached.checked_at = time.monotonic()
             return cached
     with _lock:
@@ -171,7 +171,7 @@ def active_recommender(*, catalogue_stamp: tuple[int, datetime | None] | None = 
 def _refresh_catalogue(loaded: LoadedRecommender) -> LoadedRecommender:
     """Reload now if the catalogue changed since `loaded` (a caller asked for a product it lacks)."""
     global _loaded
-    if catalogue_stamp() == loaded.catalogue:
+    if read_catalogue_stamp() == loaded.catalogue:
         return loaded
     with _lock:
         if _loaded is loaded:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
+from typing import TypeVar
 
 from advisor.needs.lexicon import _CUE_START_RE, _CUES, _CUES_BY_FIRST_CHARACTER, _Effect
 from advisor.needs.model import _LIQUIDITY_ORDER, USD_CNY_REFERENCE, Evidence, Needs, _describe_lines
@@ -43,6 +44,8 @@ from advisor.needs.numbers import (
 )
 from bank.embeddings import has_cjk
 from products.models import ProductType
+
+_T = TypeVar("_T")
 
 MAX_NEEDS_LENGTH = 500
 # The demo catalogue's standard 12-month time deposit (DEP-12M) pays 1.45-1.55% a year. "Better than a
@@ -156,14 +159,17 @@ class _Reading:
         if effect.fallback_types:
             self.fallback_types.extend(t for t in effect.fallback_types if t not in self.fallback_types)
             self.note("types", start, end, into=self.fallback_evidence)
-        for constraint, value, into in (("risk", effect.max_risk, self.max_risks),
-                                        ("risk", effect.min_risk, self.min_risks),
-                                        ("term", effect.term, self.terms),
-                                        ("liquidity", effect.liquidity, self.liquidities),
-                                        ("currency", effect.currency, self.currencies)):
-            if value is not None:
-                into.append(value)  # type: ignore[attr-defined]
-                self.note(constraint, start, end)
+        self.collect("risk", effect.max_risk, self.max_risks, start, end)
+        self.collect("risk", effect.min_risk, self.min_risks, start, end)
+        self.collect("term", effect.term, self.terms, start, end)
+        self.collect("liquidity", effect.liquidity, self.liquidities, start, end)
+        self.collect("currency", effect.currency, self.currencies, start, end)
+
+    def collect(self, constraint: str, value: _T | None, into: list[_T], start: int, end: int) -> None:
+        """`value`, if the effect sets it, into its list, with the phrase at start:end as evidence."""
+        if value is not None:
+            into.append(value)
+            self.note(constraint, start, end)
 
     def finish(self) -> Needs:
         excluded = tuple(self.excluded)
@@ -277,6 +283,7 @@ def _read_amounts(reading: _Reading) -> None:
 def _read_terms(reading: _Reading) -> None:
     for m in reading.matches_at_numbers(_TERM_RE):
         start, end = m.span()
+        low: Decimal | None  # None: only one bound was said
         if m["a"]:  # "a year or two": the unit comes once
             low, high = _months(m["a"], m["a_unit"]), _months(m["b"], m["a_unit"])
         else:

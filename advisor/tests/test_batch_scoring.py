@@ -7,6 +7,7 @@ previous run whole.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -272,3 +273,19 @@ def test_the_admin_lists_the_run_read_only_filtered_by_model_version(client, tra
     assert listing.status_code == 200 and listing.context["cl"].result_count == run.rows
     assert change.status_code == 403 and delete.status_code == 403
     assert BatchRecommendation.objects.get(pk=row.pk).rank == row.rank
+
+
+def test_without_a_stamp_the_loaded_model_checks_the_catalogue_once_a_minute(trained_bank):
+    # Called with no stamp (score_customer's default, benchmarks/refresh.py), a model loaded more than a minute ago
+    # reads the catalogue's stamp: kept while it is the same, reloaded once a product changed. (This path called
+    # the parameter, None, instead of the function of the same name, and raised TypeError.)
+    loaded = scoring.active_recommender()
+    loaded.checked_at -= scoring.CATALOGUE_CHECK_SECONDS + 1
+    assert scoring.active_recommender() is loaded
+    assert time.monotonic() - loaded.checked_at < scoring.CATALOGUE_CHECK_SECONDS
+
+    Product.objects.filter(pk=Product.objects.order_by("pk").first().pk).update(name_en="Renamed product")
+    loaded.checked_at -= scoring.CATALOGUE_CHECK_SECONDS + 1
+    reloaded = scoring.active_recommender()
+    assert reloaded is not loaded
+    assert reloaded.catalogue == catalogue_rules().stamp

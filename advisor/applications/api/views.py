@@ -9,6 +9,9 @@ input is a 400 with a code and writes nothing; a move the application's state do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -26,6 +29,10 @@ from bank.api.schema import error_responses
 from customers.api.views import PUBLIC_ID, CustomerScopedView
 from customers.models import Customer, PartnerScope, PartnerToken
 from products.models import Product
+
+if TYPE_CHECKING:
+    # The stubs' name for what get_permissions returns (permission objects with has_permission).
+    from rest_framework.permissions import _SupportsHasPermission
 
 APPLICATION_ID = OpenApiParameter("application_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
                                   description="The application's id.")
@@ -51,7 +58,7 @@ class IdempotencyKeyReused(APIException):
 
 
 class _ApplicationsView(CustomerScopedView):
-    def get_permissions(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         self.required_scopes = ((PartnerScope.APPLICATIONS_READ,) if self.request.method == "GET"
                                 else (PartnerScope.APPLICATIONS_WRITE,))
         return super().get_permissions()

@@ -8,6 +8,9 @@ customer's consent) to record opens and clicks; staff may read but not act as th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -26,12 +29,16 @@ from customers.api.views import PUBLIC_ID, CustomerScopedView
 from customers.models import Channel as InteractionChannel
 from customers.models import PartnerScope, PartnerToken
 
+if TYPE_CHECKING:
+    # The stubs' name for what get_permissions returns (permission objects with has_permission).
+    from rest_framework.permissions import _SupportsHasPermission
+
 MESSAGE_ID = OpenApiParameter("message_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
                               description="The message's id.")
 
 
 class _MessageView(CustomerScopedView):
-    def get_permissions(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         self.required_scopes = ((PartnerScope.MESSAGES_READ,) if self.request.method == "GET"
                                 else (PartnerScope.MESSAGES_WRITE,))
         return super().get_permissions()

@@ -99,4 +99,4 @@ class GoalOut(serializers.ModelSerializer):
                   "required_contribution", "projection", "created_at"]
 
     def get_advice(self, plan: GoalPlan) -> Any:
-        return str(plan.advice.public_id) if plan.advice_id else None
+        return str(plan.advice.public_id) if plan.advice is not None else None

@@ -9,6 +9,9 @@ profile, an expired one, no assumptions) is a 409 with a code saying why; bad in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
@@ -33,6 +36,10 @@ from bank.api.idempotency import idempotent
 from bank.api.schema import error_responses
 from customers.api.views import PUBLIC_ID, CustomerScopedView
 from customers.models import Customer, PartnerScope, PartnerToken
+
+if TYPE_CHECKING:
+    # The stubs' name for what get_permissions returns (permission objects with has_permission).
+    from rest_framework.permissions import _SupportsHasPermission
 
 
 class AdviceNotPossible(APIException):
@@ -80,7 +87,7 @@ class QuestionnaireView(GenericAPIView):
 
 
 class RiskProfileView(_InvestmentWriteView):
-    def get_permissions(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         self.required_scopes = ((PartnerScope.INVESTMENTS_READ,) if self.request.method == "GET"
                                 else (PartnerScope.INVESTMENTS_WRITE,))
         return super().get_permissions()
