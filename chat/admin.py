@@ -112,10 +112,18 @@ class HandoffAdmin(admin.ModelAdmin):
             resolve_handoff(handoff=obj, agent=request.user)
 
 
+# Records shown in full and read-only: each tuple is both `fields` and `readonly_fields`. Tuples, because
+# `fields` is declared as a list or tuple of field groups, and a list[str] is not one (lists are invariant).
+MESSAGE_FIELDS = ("created_at", "role", "text", "intent", "confidence", "answer_mode", "citations", "sentiment")
+CONVERSATION_FIELDS = ("public_id", "customer", "channel", "language", "status", "state", "created_at", "updated_at")
+CHAT_ACTION_FIELDS = ("public_id", "conversation", "customer", "kind", "params", "summary_en", "summary_zh", "status",
+                      "result", "created_at", "expires_at", "decided_at")
+
+
 class MessageInline(ReadOnly, admin.TabularInline):
     model = Message
-    fields = ["created_at", "role", "text", "intent", "confidence", "answer_mode", "citations", "sentiment"]
-    readonly_fields = fields
+    fields = MESSAGE_FIELDS
+    readonly_fields = MESSAGE_FIELDS
     extra = 0
     can_delete = False
 
@@ -127,8 +135,8 @@ class ConversationAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["customer__external_ref", "messages__text"]
     date_hierarchy = "updated_at"
     list_select_related = ["customer"]
-    fields = ["public_id", "customer", "channel", "language", "status", "state", "created_at", "updated_at"]
-    readonly_fields = fields
+    fields = CONVERSATION_FIELDS
+    readonly_fields = CONVERSATION_FIELDS
     inlines = [MessageInline]
     show_full_result_count = False
 
@@ -149,9 +157,8 @@ class ChatActionAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["customer__external_ref", "summary_en"]
     list_select_related = ["customer"]
-    fields = ["public_id", "conversation", "customer", "kind", "params", "summary_en", "summary_zh", "status",
-              "result", "created_at", "expires_at", "decided_at"]
-    readonly_fields = fields
+    fields = CHAT_ACTION_FIELDS
+    readonly_fields = CHAT_ACTION_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ChatAction]:
         return super().get_queryset(request).filter(customer__in=visible_customers(actor=Actor(user=request.user)))
@@ -191,5 +198,5 @@ class KnowledgeArticleAdmin(admin.ModelAdmin):
         # Passages follow the text: the ML worker re-splits and re-embeds this article after the commit.
         enqueue("chat.tasks.index_articles_task", [obj.pk], ml=True)
         messages.info(request, format_html(
-            _("The assistant will answer from the new text in a moment (<a href='{}'>see the article</a>)."),
+            str(_("The assistant will answer from the new text in a moment (<a href='{}'>see the article</a>).")),
             reverse("portal:help_article", args=[obj.slug])))

@@ -433,7 +433,7 @@ class Turn:
                 return Reply(say("no_such_account", self.language, reference=unmatched), answer_mode="data")
             rows = rows.filter(account__in=matched)
         period = ""
-        if slots.since is not None:
+        if slots.since is not None and slots.until is not None:  # extract_slots reads both ends together
             rows = rows.filter(timestamp__date__gte=slots.since, timestamp__date__lte=slots.until)
             period = say("period", self.language, since=slots.since.isoformat(), until=slots.until.isoformat())
         listed = list(rows[:MAX_LISTED_TRANSACTIONS])

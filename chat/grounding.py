@@ -224,7 +224,7 @@ def extractive_answer(question: str, passage: str, *, title: str = "", max_chars
                 chosen.add(j)
                 length += len(sentences[j])
     joiner = "" if chinese else " "
-    parts = []
+    parts: list[str] = []
     for i in sorted(chosen):
         parts.append(("\n" if _LIST_ITEM.match(sentences[i]) or (parts and parts[-1].endswith((":", "："))) else
                       joiner) + sentences[i] if parts else sentences[i])

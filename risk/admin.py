@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -50,6 +51,14 @@ from risk.services.drift import compute_credit_drift, queue_challenger
 
 def _visible(request: HttpRequest) -> QuerySet[Customer]:
     return visible_customers(actor=Actor(user=request.user))
+
+
+def _staff_user(request: HttpRequest) -> User:
+    """The signed-in user, to record as who changed a row. The admin site lets in only active staff, so an
+    anonymous user here means the view was reached around it: refuse rather than record nobody."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -105,8 +114,14 @@ class CreditPolicyAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: CreditPolicy, form: Any, change: bool) -> None:
-        obj.updated_by = request.user
+        obj.updated_by = _staff_user(request)
         super().save_model(request, obj, form, change)
+
+
+# Records shown in full and read-only: each tuple is both `fields` and `readonly_fields`. Tuples, because
+# `fields` is declared as a list or tuple of field groups, and a list[str] is not one (lists are invariant).
+CREDIT_SCORE_FIELDS = ("customer", "model_version", "serving_model", "pd", "pd_gbm", "pd_scorecard", "points",
+                       "decision", "reasons_en", "reasons_zh", "reason_code_table", "features", "as_of", "created_at")
 
 
 @admin.register(CreditScore)
@@ -118,9 +133,8 @@ class CreditScoreAdmin(RecordAdmin):
     list_select_related = ["customer", "model_version"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-    fields = ["customer", "model_version", "serving_model", "pd", "pd_gbm", "pd_scorecard", "points", "decision",
-              "reasons_en", "reasons_zh", "reason_code_table", "features", "as_of", "created_at"]
-    readonly_fields = fields
+    fields = CREDIT_SCORE_FIELDS
+    readonly_fields = CREDIT_SCORE_FIELDS
     change_list_template = "admin/risk/creditscore/change_list.html"
 
     @admin.display(description=_("PD"), ordering="pd")
@@ -234,13 +248,16 @@ class CreditScoreAdmin(RecordAdmin):
         return TemplateResponse(request, "admin/risk/fairness.html", context)
 
 
+DRIFT_REPORT_FIELDS = ("computed_at", "model_version", "recent_rows", "recent_from", "score_psi", "feature_psi",
+                       "threshold", "breached", "alert", "retrain_job")
+
+
 @admin.register(DriftReport)
 class DriftReportAdmin(admin.ModelAdmin):
     list_display = ["computed_at", "model_version", "score_psi", "max_psi", "recent_rows", "breached", "retrain_job"]
     list_filter = ["breached", "model_version"]
-    fields = ["computed_at", "model_version", "recent_rows", "recent_from", "score_psi", "feature_psi", "threshold",
-              "breached", "alert", "retrain_job"]
-    readonly_fields = fields
+    fields = DRIFT_REPORT_FIELDS
+    readonly_fields = DRIFT_REPORT_FIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -289,12 +306,16 @@ class MonitoringRuleAdmin(admin.ModelAdmin):
         return f"{stats['true_positive']} / {labelled} ({stats['true_positive'] / labelled:.0%})"
 
     def save_model(self, request: HttpRequest, obj: MonitoringRule, form: Any, change: bool) -> None:
-        obj.updated_by = request.user
+        obj.updated_by = _staff_user(request)
         super().save_model(request, obj, form, change)
 
 
 class CaseChoiceForm(forms.Form):
     title = forms.CharField(max_length=200, required=False)
+
+
+ALERT_FIELDS = ("public_id", "kind", "customer", "transaction", "attempted", "decision", "severity", "anomaly_score",
+                "reason_table", "status", "label", "case", "model_version", "created_at")
 
 
 @admin.register(Alert)
@@ -306,9 +327,8 @@ class AlertAdmin(ScopedAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["open_case"]
-    fields = ["public_id", "kind", "customer", "transaction", "attempted", "decision", "severity", "anomaly_score",
-              "reason_table", "status", "label", "case", "model_version", "created_at"]
-    readonly_fields = fields
+    fields = ALERT_FIELDS
+    readonly_fields = ALERT_FIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         queryset = admin.ModelAdmin.get_queryset(self, request)
@@ -330,10 +350,11 @@ class AlertAdmin(ScopedAdmin):
 
     @admin.display(description=_("Case"))
     def case_link(self, obj: Alert) -> str:
-        if obj.case_id is None:
+        case = obj.case  # selected with the row (list_select_related)
+        if case is None:
             return "—"
-        return format_html("<a href='{}'>{}</a>", reverse("admin:risk_case_change", args=[obj.case_id]),
-                           str(obj.case.public_id)[:8])
+        return format_html("<a href='{}'>{}</a>", reverse("admin:risk_case_change", args=[case.pk]),
+                           str(case.public_id)[:8])
 
     @admin.display(description=_("Reasons"))
     def reason_table(self, obj: Alert) -> str:
@@ -348,15 +369,18 @@ class AlertAdmin(ScopedAdmin):
         except case_services.CaseError as error:
             self.message_user(request, str(error), messages.ERROR)
             return
-        self.message_user(request, format_html(_("Opened <a href='{}'>case {}</a>."),
+        self.message_user(request, format_html(str(_("Opened <a href='{}'>case {}</a>.")),
                                                reverse("admin:risk_case_change", args=[case.pk]),
                                                str(case.public_id)[:8]), messages.SUCCESS)
 
 
+CASE_ALERT_FIELDS = ("created_at", "severity", "decision", "rule_codes", "summary", "label")
+
+
 class CaseAlertInline(admin.TabularInline):
     model = Alert
-    fields = ["created_at", "severity", "decision", "rule_codes", "summary", "label"]
-    readonly_fields = fields
+    fields = CASE_ALERT_FIELDS
+    readonly_fields = CASE_ALERT_FIELDS
     extra = 0
     can_delete = False
     show_change_link = True
@@ -385,10 +409,13 @@ class CaseNoteInline(admin.TabularInline):
         return request.user.has_perm("risk.add_casenote")
 
 
+CASE_INTERVENTION_FIELDS = ("kind", "account", "status", "proposed_by", "approved_by", "created_at")
+
+
 class CaseInterventionInline(admin.TabularInline):
     model = Intervention
-    fields = ["kind", "account", "status", "proposed_by", "approved_by", "created_at"]
-    readonly_fields = fields
+    fields = CASE_INTERVENTION_FIELDS
+    readonly_fields = CASE_INTERVENTION_FIELDS
     extra = 0
     can_delete = False
     show_change_link = True
@@ -403,7 +430,8 @@ class CaseForm(forms.ModelForm):
         fields = ["title", "status", "outcome", "assigned_to"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         status, outcome = data.get("status"), data.get("outcome")
         if self.instance.pk and self.instance.status == Case.Status.CLOSED:
             raise ValidationError(_("A closed case cannot change; add a note instead."))
@@ -464,10 +492,9 @@ class CaseAdmin(ScopedAdmin):
 
 # --- interventions ------------------------------------------------------------------------------------------
 
-class EventInline(admin.TabularInline):
-    model = InterventionEvent
-    fields = ["at", "action", "actor_label", "note", "evidence"]
-    readonly_fields = fields
+class TrailInline(admin.TabularInline):
+    """What followed from an intervention, shown under it and never edited there."""
+
     extra = 0
     can_delete = False
 
@@ -475,10 +502,20 @@ class EventInline(admin.TabularInline):
         return False
 
 
-class NoticeInline(EventInline):
+EVENT_FIELDS = ("at", "action", "actor_label", "note", "evidence")
+NOTICE_FIELDS = ("created_at", "title_en", "body_en", "body_zh", "read_at")
+
+
+class EventInline(TrailInline):
+    model = InterventionEvent
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
+
+
+class NoticeInline(TrailInline):
     model = CustomerNotice
-    fields = ["created_at", "title_en", "body_en", "body_zh", "read_at"]
-    readonly_fields = fields
+    fields = NOTICE_FIELDS
+    readonly_fields = NOTICE_FIELDS
 
 
 class ProposeForm(forms.ModelForm):
@@ -489,7 +526,8 @@ class ProposeForm(forms.ModelForm):
                                   '"channels": ["atm"]}; step_up: {"amount_over": "5000"}.')}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         customer, account = data.get("customer"), data.get("account")
         if account is not None and customer is not None and account.customer_id != customer.pk:
             self.add_error("account", _("That account belongs to another customer."))
@@ -504,6 +542,12 @@ class ProposeForm(forms.ModelForm):
 
 class DecisionForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+# An existing intervention, all read-only: it moves by approve / reject / reverse, never by editing.
+INTERVENTION_FIELDS = ("public_id", "customer", "account", "kind", "params", "reason", "rationale", "evidence",
+                       "status", "maker", "approved_by", "decided_at", "applied_at", "reversed_by", "reversed_at",
+                       "previous_state", "case", "created_at")
 
 
 @admin.register(Intervention)
@@ -525,16 +569,15 @@ class InterventionAdmin(ScopedAdmin):
             kwargs["form"] = ProposeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    # Tuples, as for the records' fields above: get_fields' declared return type does not admit a list[str].
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return []
-        return ["public_id", "customer", "account", "kind", "params", "reason", "rationale", "evidence", "status",
-                "maker", "approved_by", "decided_at", "applied_at", "reversed_by", "reversed_at", "previous_state",
-                "case", "created_at"]
+            return ()
+        return INTERVENTION_FIELDS
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ProposeForm.Meta.fields
+            return tuple(ProposeForm.Meta.fields)
         return self.get_readonly_fields(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -620,21 +663,28 @@ class InterventionAdmin(ScopedAdmin):
         self._decide_many(request, queryset, approve=False)
 
 
+CUSTOMER_NOTICE_FIELDS = ("customer", "intervention", "title_en", "title_zh", "body_en", "body_zh", "created_at",
+                          "read_at")
+
+
 @admin.register(CustomerNotice)
 class CustomerNoticeAdmin(RecordAdmin):
     list_display = ["created_at", "customer", "title_en", "read_at"]
     list_select_related = ["customer"]
     search_fields = ["customer__external_ref"]
-    fields = ["customer", "intervention", "title_en", "title_zh", "body_en", "body_zh", "created_at", "read_at"]
-    readonly_fields = fields
+    fields = CUSTOMER_NOTICE_FIELDS
+    readonly_fields = CUSTOMER_NOTICE_FIELDS
 
 
 # --- the customer's page ------------------------------------------------------------------------------------
 
+RISK_GRADE_FIELDS = ("grade", "points", "breakdown", "reasons_en", "reasons_zh", "latest_credit", "computed_at")
+
+
 class RiskGradeInline(admin.StackedInline):
     model = CustomerRiskGrade
-    fields = ["grade", "points", "breakdown", "reasons_en", "reasons_zh", "latest_credit", "computed_at"]
-    readonly_fields = fields
+    fields = RISK_GRADE_FIELDS
+    readonly_fields = RISK_GRADE_FIELDS
     can_delete = False
     verbose_name = _("risk grade")
     verbose_name_plural = _("risk grade (credit, behaviour, monitoring)")

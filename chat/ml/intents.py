@@ -189,19 +189,19 @@ class IntentModel:
             c: float = 8.0, seed: int = 0, english_on_both: bool = False) -> IntentModel:
         from sklearn.linear_model import LogisticRegression
 
-        labels = np.asarray(labels)
-        sources = np.asarray(sources if sources is not None else [""] * len(labels))
+        y = np.asarray(labels)
+        source_of = np.asarray(sources if sources is not None else [""] * len(y))
         width = features.matrix.shape[1]
         heads: dict[str, _Head] = {}
         classes: list[str] = []
         latin = slice(0, width if english_on_both else width // 2)
         for name, columns in (("latin", latin), ("cjk", slice(width // 2, width))):
-            weights = np.ones(len(labels))
+            weights = np.ones(len(y))
             for source, weight in HEAD_WEIGHTS[name].items():
-                weights[sources == source] = weight
+                weights[source_of == source] = weight
             # C from a sweep on the held-out files (4, 8, 16: 8 best for both heads).
             classifier = LogisticRegression(C=c, max_iter=3000, random_state=seed)
-            classifier.fit(features.matrix[:, columns], labels, sample_weight=weights)
+            classifier.fit(features.matrix[:, columns], y, sample_weight=weights)
             classes = [str(label) for label in classifier.classes_]
             heads[name] = _Head(columns, classifier.coef_.astype(np.float32), classifier.intercept_.astype(np.float32))
         return cls(classes=classes, heads=heads,

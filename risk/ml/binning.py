@@ -155,7 +155,10 @@ def _categorical_bins(name: str, x: np.ndarray, y: np.ndarray) -> FeatureBins:
     counts = np.bincount(inverse, minlength=len(cats))
     bads = np.bincount(inverse, weights=y[present], minlength=len(cats))
     frequent = counts >= MIN_SHARE * max(1, present.sum())
-    labels, counts_l, bads_l, categories = [], [], [], {}
+    labels: list[str] = []
+    counts_l: list[int] = []
+    bads_l: list[int] = []
+    categories: dict[str, int] = {}
     order = np.argsort(-counts, kind="stable")
     for c in order:
         if frequent[c]:

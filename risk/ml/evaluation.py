@@ -131,7 +131,7 @@ def approvals(pd: np.ndarray, *, approve_share: float) -> np.ndarray:
 def disparate_impact(groups: np.ndarray, approved: np.ndarray, pd: np.ndarray) -> dict[str, Any]:
     """Approval rate, mean PD and the ratio to the most-approved group, per group; flags under FOUR_FIFTHS."""
     names = sorted(set(groups.tolist()))
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for g in names:
         mask = groups == g
         rows[g] = {"n": int(mask.sum()), "approval_rate": round(float(approved[mask].mean()), 4),

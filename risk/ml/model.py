@@ -22,7 +22,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -118,7 +118,8 @@ class GbmModel:
         return cls(encoding, booster, (float(calibrator.coef_[0, 0]), float(calibrator.intercept_[0])))
 
     def margin(self, table: Table) -> np.ndarray:
-        return self.booster.predict(self.encoding.matrix(table), raw_score=True)
+        # LightGBM answers a sparse matrix (or a list of them) only for sparse input; the encoding is dense.
+        return cast(np.ndarray, self.booster.predict(self.encoding.matrix(table), raw_score=True))
 
     def predict(self, table: Table) -> np.ndarray:
         a, b = self.platt
@@ -126,7 +127,8 @@ class GbmModel:
 
     def contributions(self, table: Table) -> np.ndarray:
         """(rows × features + 1) TreeSHAP contributions to the margin; the last column is the bias."""
-        return self.booster.predict(self.encoding.matrix(table), pred_contrib=True)
+        # Dense input, so a dense array (see margin).
+        return cast(np.ndarray, self.booster.predict(self.encoding.matrix(table), pred_contrib=True))
 
 
 @dataclass

@@ -185,7 +185,7 @@ def train_anomaly_model(
     forest = FlatForest.fit(x, seed=seed)
     scores = forest.score(x)
     labelled = Alert.objects.exclude(label="").filter(anomaly_score__isnull=False).values_list("label", "anomaly_score")
-    feedback = {"labelled_alerts": 0}
+    feedback: dict[str, int | float] = {"labelled_alerts": 0}
     pairs = list(labelled)
     if pairs:
         # Case outcomes fed back: how well the score separated confirmed alerts from false positives.

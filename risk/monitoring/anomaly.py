@@ -17,10 +17,15 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from risk.monitoring.state import CustomerState, Event
+
+if TYPE_CHECKING:
+    # For the annotation only: scikit-learn is imported where a forest is fitted, not whenever scores are read.
+    from sklearn.ensemble import IsolationForest
 
 FEATURES = [
     "amount_z", "log_amount", "hour_share", "channel_share", "category_share", "new_counterparty",
@@ -79,7 +84,7 @@ class FlatForest:
         return flat
 
     @classmethod
-    def from_sklearn(cls, forest) -> FlatForest:  # type: ignore[no-untyped-def]
+    def from_sklearn(cls, forest: IsolationForest) -> FlatForest:
         trees = forest.estimators_
         size = max(t.tree_.node_count for t in trees)
         shape = (len(trees), size)

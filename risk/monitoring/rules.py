@@ -69,14 +69,16 @@ class Hit:
     evidence: dict[str, Any]
 
 
-Check = Callable[[dict[str, Any], CustomerState, Event, float | None], tuple[str, str, dict[str, Any]] | None]
+# What a check returns when its rule fires: the reason in English, in Chinese, and the evidence.
+Finding = tuple[str, str, dict[str, Any]]
+Check = Callable[[dict[str, Any], CustomerState, Event, float | None], Finding | None]
 
 
 def _money(x: float) -> str:
     return f"¥{x:,.0f}"
 
 
-def _amount_vs_history(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None):  # type: ignore[no-untyped-def]
+def _amount_vs_history(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None) -> Finding | None:
     if not e.is_out or -e.amount < p["min_amount"] or s.n_out < p["min_history"]:
         return None
     z = s.amount_z(e.amount)
@@ -88,7 +90,7 @@ def _amount_vs_history(p: dict[str, Any], s: CustomerState, e: Event, _a: float 
             {"amount": -e.amount, "typical": round(typical, 2), "z": round(z, 2)})
 
 
-def _velocity(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None):  # type: ignore[no-untyped-def]
+def _velocity(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None) -> Finding | None:
     if not e.is_out:
         return None
     count, total = s.recent_outflows(e.ts, p["window_minutes"] * 60)
@@ -102,7 +104,7 @@ def _velocity(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None): 
             {"count": count, "total": round(total, 2), "window_minutes": minutes})
 
 
-def _new_counterparty(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None):  # type: ignore[no-untyped-def]
+def _new_counterparty(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None) -> Finding | None:
     if (not e.is_out or not e.counterparty or -e.amount < p["min_amount"] or s.n < p["min_history"]
             or e.counterparty in s.counterparties):
         return None
@@ -111,8 +113,8 @@ def _new_counterparty(p: dict[str, Any], s: CustomerState, e: Event, _a: float |
             {"amount": -e.amount, "counterparty": e.counterparty})
 
 
-def _unusual(field: str, en_label: str, zh_label: str):  # type: ignore[no-untyped-def]
-    def check(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None):  # type: ignore[no-untyped-def]
+def _unusual(field: str, en_label: str, zh_label: str) -> Check:
+    def check(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None) -> Finding | None:
         if not e.is_out or -e.amount < p["min_amount"] or s.n < p["min_history"]:
             return None
         if field == "hour":
@@ -128,7 +130,7 @@ def _unusual(field: str, en_label: str, zh_label: str):  # type: ignore[no-untyp
     return check
 
 
-def _structuring(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None):  # type: ignore[no-untyped-def]
+def _structuring(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None) -> Finding | None:
     low, high = p["band"] * p["threshold"], p["threshold"]
     if not e.is_cash or not (low <= abs(e.amount) < high):
         return None
@@ -141,7 +143,7 @@ def _structuring(p: dict[str, Any], s: CustomerState, e: Event, _a: float | None
             {"count": count, "threshold": high, "band_from": low, "window_days": p["window_days"]})
 
 
-def _anomaly(p: dict[str, Any], s: CustomerState, e: Event, score: float | None):  # type: ignore[no-untyped-def]
+def _anomaly(p: dict[str, Any], s: CustomerState, e: Event, score: float | None) -> Finding | None:
     if score is None or abs(e.amount) < p["min_amount"] or score < p["min_score"]:
         return None
     return ("Unlike this customer's usual behaviour (anomaly model)",

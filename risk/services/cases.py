@@ -28,12 +28,13 @@ def open_case(*, alerts: Iterable[Alert], by: Any, title: str = "", assign_to: A
         if not rows:
             raise CaseError("Select at least one alert.")
         customers = {a.customer_id for a in rows}
-        if len(customers) != 1 or None in customers:
+        customer_id = customers.pop() if len(customers) == 1 else None
+        if customer_id is None:
             raise CaseError("A case is about one customer: select alerts of a single customer.")
         if any(a.case_id for a in rows):
             raise CaseError("Some of these alerts are already in a case.")
         case = Case.objects.create(
-            customer_id=rows[0].customer_id, opened_by=by, assigned_to=assign_to,
+            customer_id=customer_id, opened_by=by, assigned_to=assign_to,
             title=title or f"{len(rows)} alert(s): " + ", ".join(sorted({c for a in rows for c in a.rule_codes}))[:150],
         )
         Alert.objects.filter(pk__in=[a.pk for a in rows]).update(case=case, status=Alert.Status.IN_CASE)

@@ -109,10 +109,14 @@ def _propose_limit_cut(score: CreditScore, propose: Any) -> None:
         if Intervention.objects.filter(account=card, kind=Intervention.Kind.LOWER_CREDIT_LIMIT,
                                        status__in=[Intervention.Status.PROPOSED, Intervention.Status.ACTIVE]).exists():
             continue
+        limit = card.credit_limit
+        if limit is None:
+            # Impossible for a saved card: the account_card_has_credit_limit constraint requires one.
+            raise ValueError(f"Credit card account {card.pk} has no credit limit.")
         owed = max(card.balance, Decimal("0"))
-        new_limit = max((card.credit_limit / 2), (owed / 1000).quantize(Decimal("1"), rounding=ROUND_UP) * 1000)
+        new_limit = max(limit / 2, (owed / 1000).quantize(Decimal("1"), rounding=ROUND_UP) * 1000)
         new_limit = new_limit.quantize(Decimal("1"))
-        if new_limit >= card.credit_limit:
+        if new_limit >= limit:
             continue
         propose(
             customer=score.customer, account=card, kind=Intervention.Kind.LOWER_CREDIT_LIMIT,

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ RECENT_DAYS = 30
 
 def compute_credit_drift(
     *, threshold: float = DRIFT_THRESHOLD, recent_days: int = RECENT_DAYS, queue_retrain: bool = False,
-    requested_by: object = None,
+    requested_by: User | AnonymousUser | None = None,
 ) -> DriftReport:
     """Compare each customer's latest score of the active version (within `recent_days`) with the reference.
     Raises NoActiveCreditModel; ValueError when there are no recent scores to compare."""
@@ -84,7 +85,7 @@ def compute_credit_drift(
     return report
 
 
-def queue_challenger(*, requested_by: object = None) -> Job:
+def queue_challenger(*, requested_by: User | AnonymousUser | None = None) -> Job:
     """Queue a retrain of the credit model (once: an already queued or running one is returned)."""
     kind = f"Train {CREDIT_MODEL}"
     running = Job.objects.filter(kind=kind, state__in=[Job.State.QUEUED, Job.State.RUNNING]).first()

@@ -36,7 +36,8 @@ def _audit(intervention: Intervention, action: str, *, by: Any, rule: str = "", 
                  subject=f"intervention:{intervention.pk}",
                  customer_ref=Customer.objects.values_list("external_ref", flat=True).get(pk=intervention.customer_id),
                  detail={"kind": intervention.kind, "reason": intervention.reason, "params": intervention.params,
-                         "account": str(intervention.account.public_id) if intervention.account_id else "", **detail})
+                         "account": str(intervention.account.public_id) if intervention.account is not None else "",
+                         **detail})
 
 
 def validate_params(*, kind: str, params: dict[str, Any], account: Account | None) -> dict[str, Any]:
@@ -44,12 +45,16 @@ def validate_params(*, kind: str, params: dict[str, Any], account: Account | Non
     if kind == Intervention.Kind.LOWER_CREDIT_LIMIT:
         if account is None or account.type != AccountType.CREDIT_CARD:
             raise InterventionError("A credit limit can only be lowered on a credit card account.")
+        current_limit = account.credit_limit
+        if current_limit is None:
+            # A saved card always has one (the account_card_has_credit_limit constraint); an unsaved one may not.
+            raise InterventionError("This credit card has no credit limit to lower.")
         try:
             new_limit = Decimal(str(params.get("new_limit", ""))).quantize(Decimal("0.01"))
         except (InvalidOperation, ValueError):
             raise InterventionError("new_limit must be an amount, e.g. 20000.") from None
-        if new_limit < 0 or new_limit >= account.credit_limit:
-            raise InterventionError(f"new_limit must be from 0 to below the current limit {account.credit_limit}.")
+        if new_limit < 0 or new_limit >= current_limit:
+            raise InterventionError(f"new_limit must be from 0 to below the current limit {current_limit}.")
         return {"new_limit": str(new_limit)}
     if kind == Intervention.Kind.RESTRICT:
         categories = list(dict.fromkeys(params.get("categories") or []))
