@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test audit venv lint bench clean-db
+.PHONY: demo test audit typecheck venv lint bench clean-db
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) manage.py demo $(DEMO_ARGS)
 
-# `make test` = `make audit` (bandit, pip-audit) + the test suite (which includes the schema fuzzing).
-test: $(STAMP) audit
+# `make test` = `make audit` (bandit, pip-audit) + `make typecheck` (mypy) + the test suite (which includes the
+# schema fuzzing).
+test: $(STAMP) audit typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # bandit: the project's code (config in pyproject.toml [tool.bandit]); pip-audit: the installed environment.
@@ -36,6 +37,10 @@ test: $(STAMP) audit
 audit: $(STAMP)
 	$(VENV)/bin/bandit -c pyproject.toml -r . -q
 	$(PY) .ci/pip_audit.py
+
+# mypy with the Django and DRF plugins over the application code ([tool.mypy] in pyproject.toml).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
