@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from advisor.engagement.audience import audience_queryset, liquid_balance
 from advisor.engagement.models import Campaign, TriggerCursor, TriggerKind
-from advisor.engagement.services import BATCH, CampaignNotReady, Event, bank_tz, campaign_variants, send_messages
+from advisor.engagement.sending import Event
+from advisor.engagement.services import BATCH, CampaignNotReady, bank_tz, campaign_variants, send_messages
 from customers.models import AccountType, Customer, Holding, SpendingCategory, Transaction
 from products.models import ProductType
 

