@@ -26,9 +26,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) manage.py demo $(DEMO_ARGS)
 
-# `make test` = `make audit` (bandit, pip-audit) + `make typecheck` (mypy) + the test suite (which includes the
-# schema fuzzing).
-test: $(STAMP) audit typecheck
+# `make test` = `make lint` (ruff) + `make audit` (bandit, pip-audit) + `make typecheck` (mypy) + the test suite
+# (which includes the schema fuzzing).
+test: $(STAMP) lint audit typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # bandit: the project's code (config in pyproject.toml [tool.bandit]); pip-audit: the installed environment.
