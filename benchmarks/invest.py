@@ -157,10 +157,10 @@ def main() -> None:
     print(f"goal projection, 5,000 paths × 240 months with the 80 % contribution search: "
           f"{(time.perf_counter() - started) * 100:.0f} ms each")
 
-    review = services.customers_to_review()[:2000]
+    review = list(services.customers_to_review().order_by("id")[:2000])
     started = time.perf_counter()
     today = timezone.localdate()
-    for customer in Customer.objects.filter(id__in=review):
+    for customer in review:
         services.review_portfolio(customer=customer, today=today)
     elapsed = time.perf_counter() - started
     print(f"portfolio review: {len(review)} customers in {elapsed:.1f} s = {len(review) / elapsed:.0f} customers/s")

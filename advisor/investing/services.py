@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from advisor.investing import goals, questionnaire
@@ -396,12 +397,13 @@ def review_portfolio(*, customer: Customer, today: date | None = None) -> list[s
                 .values_list("kind", flat=True))
 
 
-def customers_to_review() -> list[int]:
-    """Customers with investments or a risk assessment: the periodic review's population."""
-    with_holdings = Holding.objects.filter(status=Holding.Status.ACTIVE, amount__gt=0).exclude(
-        product__asset_mix={}).values_list("customer_id", flat=True)
-    assessed = RiskAssessment.objects.values_list("customer_id", flat=True)
-    return sorted(set(with_holdings) | set(assessed))
+def customers_to_review() -> QuerySet[Customer]:
+    """Customers with investments or a risk assessment: the periodic review's population (a queryset, so the
+    review can be cut into id ranges without reading every id first)."""
+    invested = Holding.objects.filter(customer=OuterRef("pk"), status=Holding.Status.ACTIVE, amount__gt=0).exclude(
+        product__asset_mix={})
+    assessed = RiskAssessment.objects.filter(customer=OuterRef("pk"))
+    return Customer.objects.filter(Exists(invested) | Exists(assessed))
 
 
 # ---- goals ----------------------------------------------------------------------------------------------------

@@ -179,21 +179,52 @@ def test_a_customer_cannot_open_another_customers_report(client, customer):
     assert client.get(reverse("portal:invest_report", args=["not-a-uuid"])).status_code == 404
 
 
-def test_the_periodic_review_runs_as_a_job_with_progress_and_is_safe_to_rerun(customer):
+def test_the_periodic_review_runs_as_a_job_of_parts_and_is_safe_to_rerun(
+        customer, settings, monkeypatch, django_capture_on_commit_callbacks):
+    from django.utils.module_loading import import_string
+
     from advisor.investing.models import PortfolioAlert, PortfolioValuation
     from advisor.tasks import review_portfolios_task
     from bank.models import Job
 
+    settings.NIGHTLY_PART_SIZE = 2
     Holding.objects.create(customer=customer, product=_product("FND-IDX-CSI300"), amount=Decimal("90000"),
                            opened_on="2026-01-05")
     Holding.objects.create(customer=customer, product=_product("FND-MMF-01"), amount=Decimal("10000"),
                            opened_on="2026-01-05")
-    assert review_portfolios_task() == 1 and review_portfolios_task() == 1
-    jobs = Job.objects.filter(kind="Review portfolios")
-    assert [(j.state, j.done, j.total) for j in jobs] == [("done", 1, 1)] * 2
-    assert PortfolioValuation.objects.filter(customer=customer).count() == 1
-    assert list(PortfolioAlert.objects.filter(customer=customer, resolved_at__isnull=True)
-                .values_list("kind", flat=True)) == ["concentration"]
+    assessed = CustomerFactory()
+    services.assess_risk(customer=assessed, answers=answers(boldest=False), channel="portal")
+    depositor = CustomerFactory()
+    Holding.objects.create(customer=depositor, product=_product("DEP-12M"), amount=Decimal("50000"),
+                           opened_on="2026-01-05")
+    insured = CustomerFactory()  # cover is not an investment: nothing to review
+    Holding.objects.create(customer=insured, product=_product("INS-CI-WHOLE"), amount=Decimal("3000"),
+                           opened_on="2026-01-05")
+    CustomerFactory()  # neither investments nor a risk profile
+
+    def run_review() -> Job:
+        queued = []
+        monkeypatch.setattr("django_q.tasks.async_task", lambda func, *a, **kw: queued.append((func, kw)))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert review_portfolios_task() == 3
+        part_task = "advisor.tasks.review_portfolios_part_task"
+        assert [(func, kw["size"], "cluster" in kw) for func, kw in queued] == [
+            (part_task, 2, False), (part_task, 1, False)]  # the default cluster, as scheduled
+        job = Job.objects.filter(kind="Review portfolios").latest("pk")
+        assert (job.state, job.done, job.total) == (Job.State.RUNNING, 0, 3)
+        for func, kwargs in queued + queued:  # each part delivered twice: the second delivery does nothing
+            import_string(func)(**kwargs)
+        job.refresh_from_db()
+        return job
+
+    for _ in range(2):  # the same day again: a new Job, the valuations replaced and the alerts updated in place
+        job = run_review()
+        assert (job.state, job.done, job.result) == (
+            Job.State.DONE, 3, {"parts": 2, "customers": 3, "open_alerts": 1})
+    assert sorted(PortfolioValuation.objects.values_list("customer_id", flat=True)) == [customer.pk, depositor.pk]
+    assert list(PortfolioAlert.objects.filter(resolved_at__isnull=True)
+                .values_list("customer_id", "kind")) == [(customer.pk, "concentration")]
+    assert review_portfolios_task(customer_ids=[customer.pk, insured.pk]) == 1
 
 
 def test_staff_edit_assumptions_in_the_admin_and_an_invalid_matrix_is_refused(client):
