@@ -388,6 +388,5 @@ def test_segmentation_is_scheduled_weekly():
 
     from bank.schedules import SCHEDULES
 
-    assert [s for s in SCHEDULES if s[1] == "customers.tasks.segment_customers_task"] == [
-        ("Re-segment customers", "customers.tasks.segment_customers_task", Schedule.WEEKLY, None, None)
-    ]
+    [entry] = [s for s in SCHEDULES if s.func == "customers.tasks.segment_customers_task"]
+    assert (entry.name, entry.schedule_type, entry.cluster) == ("Re-segment customers", Schedule.WEEKLY, None)

@@ -90,6 +90,7 @@ class Command(BaseCommand):
 
         self.stdout.write(f"    {run_demo_applications(showcase_username=logins.customer_username)}")
         ensure_schedules()
+        self._queue_first_night()
         call_command("collectstatic", interactive=False, verbosity=0)
         self._step(f"Set-up done in {time.monotonic() - started:.0f} s")
 
@@ -98,6 +99,21 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         self._serve(options)
+
+    def _queue_first_night(self) -> None:
+        # The nightly schedules first run tonight (bank.schedules): the set-up above has done the rest of their
+        # work. What the back office shows only from a night's run is queued for the workers now, once: the
+        # portfolio review's valuations and alerts, and the credit model's drift report.
+        from advisor.investing.models import PortfolioValuation
+        from bank.jobs import start_job
+        from bank.tasks import enqueue
+        from risk.models import DriftReport
+
+        if not PortfolioValuation.objects.exists():
+            self._step("Investments: the first portfolio review, queued for the workers (admin → Jobs)")
+            start_job(kind="Review portfolios", task="advisor.tasks.review_portfolios_task")
+        if not DriftReport.objects.exists():
+            enqueue("risk.tasks.credit_drift_task", ml=True)
 
     def _step(self, text: str) -> None:
         self.stdout.write(self.style.MIGRATE_HEADING(f"==> {text}"))
