@@ -92,3 +92,16 @@ def test_the_demo_queues_the_first_nights_review_and_drift_only_until_they_have_
         Command()._queue_first_night()
     assert [func for func, _ in queued] == ["risk.tasks.credit_drift_task"]
     assert Job.objects.filter(kind="Review portfolios").count() == 1
+
+
+@pytest.mark.model
+def test_a_later_demo_start_the_same_day_recomputes_no_profile():
+    from bank.management.commands.demo import customers_without_todays_profile
+    from customers.services import compute_profiles
+    from customers.tests.factories import CustomerFactory
+
+    profiled, waiting = CustomerFactory(), CustomerFactory()
+    CustomerFactory(consent_profiling=False)
+    assert customers_without_todays_profile() == [profiled.pk, waiting.pk]
+    compute_profiles(customer_ids=[profiled.pk])
+    assert customers_without_todays_profile() == [waiting.pk]

@@ -21,6 +21,17 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 
+def customers_without_todays_profile() -> list[int]:
+    """Consenting customers with no profile snapshot of today (the bank's day): a later start the same day
+    recomputes nothing; the nightly schedule recomputes everyone."""
+    from django.utils import timezone
+
+    from customers.models import Customer
+
+    return list(Customer.objects.filter(consent_profiling=True).exclude(profiles__as_of=timezone.localdate())
+                .order_by("pk").values_list("pk", flat=True))
+
+
 class Command(BaseCommand):
     help = "Set up the demo bank (idempotently) and run the web server and workers."
 
@@ -47,8 +58,12 @@ class Command(BaseCommand):
 
         self._step("Products: search index and embeddings (MiniLM + multilingual-e5)")
         call_command("embed_products")
-        self._step("Customers: profiles and profile embeddings")
-        call_command("compute_profiles")
+        missing = customers_without_todays_profile()
+        if missing:
+            self._step(f"Customers: profiles and profile embeddings ({len(missing):,} without today's)")
+            call_command("compute_profiles", customers=",".join(map(str, missing)))
+        else:
+            self._step("Customers: every profile is today's")
         self._step("Customers: segments (k-means, k by silhouette; known segments keep their codes)")
         call_command("segment_customers")
         from bank.registry import active_version
