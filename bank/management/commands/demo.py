@@ -56,6 +56,12 @@ class Command(BaseCommand):
         else:
             self._step(f"Demo bank: {Customer.objects.count():,} customers already there")
 
+        from bank.embeddings import text_embedder
+
+        # Here, before any worker starts: the first start exports MiniLM to ONNX once (about 10 s), and the web and
+        # django-q2 workers only load the file.
+        self._step("Models: the text encoder (on a CPU, exported to ONNX on the first start)")
+        self.stdout.write(f"    {text_embedder().runtime_label}")
         self._step("Products: search index and embeddings (MiniLM + multilingual-e5)")
         call_command("embed_products")
         missing = customers_without_todays_profile()
