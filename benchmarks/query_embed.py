@@ -61,7 +61,8 @@ def main() -> None:
     def load(runtime: str, threads: int) -> TextEmbedder:
         settings.EMBEDDING_RUNTIME, settings.ML_CPU_THREADS = runtime, threads
         model = TextEmbedder(path=text_model_path(), batch_size=settings.EMBEDDING_BATCH_SIZE, device="cpu")
-        assert model.runtime == runtime, f"asked for {runtime}, got {model.runtime} (see the log above)"
+        if model.runtime != runtime:
+            raise SystemExit(f"asked for {runtime}, got {model.runtime} (see the warning above)")
         return model
 
     cores = embeddings._cpu_count()
