@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from advisor.investing import goals, questionnaire
@@ -323,78 +323,118 @@ def advise_rebalance(*, customer: Customer, channel: str, by: Any = None, today:
     return advice
 
 
-def _open_or_update(customer: Customer, kind: str, *, severity: int, en: str, zh: str, metrics: dict) -> None:
-    PortfolioAlert.objects.update_or_create(
-        customer=customer, kind=kind, resolved_at__isnull=True,
-        defaults={"severity": severity, "message_en": en, "message_zh": zh, "metrics": metrics},
-    )
-
-
-def _resolve(customer: Customer, kind: str) -> None:
-    PortfolioAlert.objects.filter(customer=customer, kind=kind, resolved_at__isnull=True).update(
-        resolved_at=timezone.now())
-
-
-@transaction.atomic
 def review_portfolio(*, customer: Customer, today: date | None = None) -> list[str]:
     """Value the customer's investments today and open, update or resolve their alerts: drift from target,
     drawdown beyond the risk level's tolerance, concentration, and an expired risk profile. Safe to rerun the
     same day (the valuation is replaced, alerts are updated in place). Returns the kinds now open."""
+    return review_portfolios([customer.pk], today=today)[customer.pk]
+
+
+@transaction.atomic
+def review_portfolios(customer_ids: Iterable[int], *, today: date | None = None) -> dict[int, list[str]]:
+    """`review_portfolio` for many customers at once: seven reads and at most four writes for the whole group
+    (the nightly review's parts pass a thousand), instead of about 18 round trips a customer. Returns each
+    customer's open alert kinds; ids that are not customers are left out."""
     today = today or timezone.localdate()
-    holdings = investment_holdings(customer=customer)
-    value, current = class_weights(holdings)
-    assessment = latest_assessment(customer=customer)
-    level = assessment.level if assessment else customer.risk_tolerance
+    now = timezone.now()
+    ids = sorted(set(customer_ids))
+    risk_tolerance = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "risk_tolerance"))
+    holdings: dict[int, list[Holding]] = {pk: [] for pk in risk_tolerance}
+    for holding in (Holding.objects.filter(customer_id__in=ids, status=Holding.Status.ACTIVE, amount__gt=0)
+                    .exclude(product__asset_mix={}).select_related("product").order_by("customer_id", "product__code")):
+        holdings[holding.customer_id].append(holding)
+    assessments = {a.customer_id: a for a in RiskAssessment.objects.filter(customer_id__in=ids)
+                   .order_by("customer_id", "-assessed_at", "-id").distinct("customer_id")}
+    targets = dict(InvestmentAdvice.objects.filter(customer_id__in=ids, kind=AdviceKind.ALLOCATION)
+                   .order_by("customer_id", "-created_at", "-id").distinct("customer_id")
+                   .values_list("customer_id", "target_weights"))
+    # The 12-month peak before today; today's valuation is the one written below.
+    earlier_peaks = dict(PortfolioValuation.objects.filter(customer_id__in=ids, as_of__gt=today - timedelta(days=365))
+                         .exclude(as_of=today).values("customer_id").annotate(peak=Max("value"))
+                         .values_list("customer_id", "peak"))
+    open_alerts = {(a.customer_id, a.kind): a
+                   for a in PortfolioAlert.objects.filter(customer_id__in=ids, resolved_at__isnull=True)}
+
+    valuations, created, updated, resolved = [], [], [], []
+    open_kinds: dict[int, list[str]] = {}
+    for pk in risk_tolerance:
+        value, current = class_weights(holdings[pk])
+        if value > 0:
+            valuations.append(PortfolioValuation(customer_id=pk, as_of=today, value=value, weights=current))
+        found = _portfolio_conditions(
+            holdings[pk], value=value, current=current, assessment=assessments.get(pk),
+            risk_tolerance=risk_tolerance[pk], target_weights=targets.get(pk),
+            peak=max((v for v in (earlier_peaks.get(pk), value if value > 0 else None) if v is not None), default=None),
+            today=today,
+        )
+        for kind in AlertKind.values:
+            alert = open_alerts.get((pk, kind))
+            if kind not in found:
+                if alert is not None:
+                    resolved.append(alert.pk)
+                continue
+            severity, en, zh, metrics = found[kind]
+            if alert is None:
+                created.append(PortfolioAlert(customer_id=pk, kind=kind, severity=severity, message_en=en,
+                                              message_zh=zh, metrics=metrics))
+            else:
+                alert.severity, alert.message_en, alert.message_zh, alert.metrics = severity, en, zh, metrics
+                alert.updated_at = now  # bulk_update does not run auto_now
+                updated.append(alert)
+        open_kinds[pk] = list(found)
+
+    PortfolioValuation.objects.bulk_create(valuations, update_conflicts=True, unique_fields=["customer", "as_of"],
+                                           update_fields=["value", "weights"])
+    PortfolioAlert.objects.filter(pk__in=resolved).update(resolved_at=now)
+    PortfolioAlert.objects.bulk_update(updated, ["severity", "message_en", "message_zh", "metrics", "updated_at"])
+    PortfolioAlert.objects.bulk_create(created)
+    return open_kinds
+
+
+def _portfolio_conditions(
+    holdings: list[Holding], *, value: Decimal, current: dict[str, float], assessment: RiskAssessment | None,
+    risk_tolerance: int, target_weights: dict[str, float] | None, peak: Decimal | None, today: date,
+) -> dict[str, tuple[int, str, str, dict[str, Any]]]:
+    """The alerts one customer's portfolio calls for: {kind: (severity, message en, message zh, metrics)}."""
+    level = assessment.level if assessment else risk_tolerance
     policy = policy_for(level)
-    if value > 0:
-        PortfolioValuation.objects.update_or_create(customer=customer, as_of=today,
-                                                    defaults={"value": value, "weights": current})
+    found: dict[str, tuple[int, str, str, dict[str, Any]]] = {}
 
-    target = latest_allocation(customer=customer)
-    drift = None
-    if target is not None and value > 0:
-        drift = sum(abs(current.get(c, 0.0) - target.target_weights.get(c, 0.0)) for c in ASSET_CLASSES) / 2
-    if drift is not None and drift > DRIFT_WARNING:
-        _open_or_update(customer, AlertKind.DRIFT, severity=3 if drift > DRIFT_URGENT else 2,
-                        en=f"The portfolio is {drift:.1%} away from its target allocation; a rebalance is suggested.",
-                        zh=f"投资组合偏离目标配置 {drift:.1%}，建议再平衡。", metrics={"drift": round(drift, 4)})
-    else:
-        _resolve(customer, AlertKind.DRIFT)
+    if target_weights is not None and value > 0:
+        drift = sum(abs(current.get(c, 0.0) - target_weights.get(c, 0.0)) for c in ASSET_CLASSES) / 2
+        if drift > DRIFT_WARNING:
+            found[AlertKind.DRIFT] = (
+                3 if drift > DRIFT_URGENT else 2,
+                f"The portfolio is {drift:.1%} away from its target allocation; a rebalance is suggested.",
+                f"投资组合偏离目标配置 {drift:.1%}，建议再平衡。", {"drift": round(drift, 4)})
 
-    peak = (PortfolioValuation.objects.filter(customer=customer, as_of__gt=today - timedelta(days=365))
-            .order_by("-value").values_list("value", flat=True).first())
     drawdown = float(1 - value / peak) if peak and value > 0 else 0.0
     if drawdown > policy.max_drawdown:
-        _open_or_update(customer, AlertKind.DRAWDOWN, severity=3,
-                        en=f"The portfolio is {drawdown:.1%} below its 12-month peak, beyond the "
-                           f"{policy.max_drawdown:.0%} an R{level} investor accepts.",
-                        zh=f"投资组合较近12个月高点回撤 {drawdown:.1%}，超过 R{level} 可承受的 "
-                           f"{policy.max_drawdown:.0%}。",
-                        metrics={"drawdown": round(drawdown, 4), "peak": str(peak), "value": str(value)})
-    else:
-        _resolve(customer, AlertKind.DRAWDOWN)
+        found[AlertKind.DRAWDOWN] = (
+            3,
+            f"The portfolio is {drawdown:.1%} below its 12-month peak, beyond the "
+            f"{policy.max_drawdown:.0%} an R{level} investor accepts.",
+            f"投资组合较近12个月高点回撤 {drawdown:.1%}，超过 R{level} 可承受的 {policy.max_drawdown:.0%}。",
+            {"drawdown": round(drawdown, 4), "peak": str(peak), "value": str(value)})
 
     largest = max(holdings, key=lambda h: h.amount, default=None)
     share = float(largest.amount / value) if largest is not None and value > 0 else 0.0
     if largest is not None and len(holdings) > 1 and share > policy.max_single_product:
-        _open_or_update(customer, AlertKind.CONCENTRATION, severity=2,
-                        en=f"{share:.0%} of the portfolio is in one product ({largest.product.name_en}); the R{level} "
-                           f"limit is {policy.max_single_product:.0%}.",
-                        zh=f"投资组合的 {share:.0%} 集中在单一产品（{largest.product.name_zh}），R{level} 的上限为 "
-                           f"{policy.max_single_product:.0%}。",
-                        metrics={"share": round(share, 4), "product": largest.product.code})
-    else:
-        _resolve(customer, AlertKind.CONCENTRATION)
+        found[AlertKind.CONCENTRATION] = (
+            2,
+            f"{share:.0%} of the portfolio is in one product ({largest.product.name_en}); the R{level} "
+            f"limit is {policy.max_single_product:.0%}.",
+            f"投资组合的 {share:.0%} 集中在单一产品（{largest.product.name_zh}），R{level} 的上限为 "
+            f"{policy.max_single_product:.0%}。",
+            {"share": round(share, 4), "product": largest.product.code})
 
     if assessment is not None and assessment.reassess_by < today:
-        _open_or_update(customer, AlertKind.REASSESSMENT, severity=1,
-                        en=f"The risk profile expired on {assessment.reassess_by}; ask the customer to re-assess.",
-                        zh=f"风险测评已于 {assessment.reassess_by} 过期，请提醒客户重新测评。",
-                        metrics={"reassess_by": assessment.reassess_by.isoformat()})
-    else:
-        _resolve(customer, AlertKind.REASSESSMENT)
-    return list(PortfolioAlert.objects.filter(customer=customer, resolved_at__isnull=True)
-                .values_list("kind", flat=True))
+        found[AlertKind.REASSESSMENT] = (
+            1,
+            f"The risk profile expired on {assessment.reassess_by}; ask the customer to re-assess.",
+            f"风险测评已于 {assessment.reassess_by} 过期，请提醒客户重新测评。",
+            {"reassess_by": assessment.reassess_by.isoformat()})
+    return found
 
 
 def customers_to_review() -> QuerySet[Customer]:

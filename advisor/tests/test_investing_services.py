@@ -170,6 +170,89 @@ def test_the_review_raises_and_resolves_alerts_and_is_safe_to_rerun(catalogue):
     assert PortfolioAlert.objects.filter(customer=customer, resolved_at__isnull=False).count() == 2
 
 
+def _review_state(customers: list[Customer]) -> tuple[list[tuple], list[tuple]]:
+    """Every alert (open or resolved, without its timestamps) and valuation of `customers`, comparable."""
+    alerts = sorted(((a.customer_id, a.kind, a.severity, a.message_en, a.message_zh, a.metrics, a.resolved_at is None)
+                     for a in PortfolioAlert.objects.filter(customer__in=customers)), key=str)
+    valuations = sorted(PortfolioValuation.objects.filter(customer__in=customers).values_list(
+        "customer_id", "as_of", "value", "weights"), key=str)
+    return alerts, valuations
+
+
+def _portfolios(catalogue) -> list[Customer]:
+    """Six investors whose portfolios call for different alerts, or none."""
+    drifted = investor(boldest=True)  # drift, drawdown, concentration
+    services.advise_allocation(customer=drifted, amount=Decimal("200000"), channel="api", today=TODAY)
+    Holding.objects.create(customer=drifted, product_id=catalogue["FND-MMF-01"], amount=Decimal("150000"),
+                           opened_on=TODAY - timedelta(days=30))
+    Holding.objects.create(customer=drifted, product_id=catalogue["FND-IDX-CSI300"], amount=Decimal("10000"),
+                           opened_on=TODAY - timedelta(days=30))
+    PortfolioValuation.objects.create(customer=drifted, as_of=TODAY - timedelta(days=60), value=Decimal("400000"),
+                                      weights={})
+    cautious = investor(boldest=False)  # one fund, no target: nothing to say
+    Holding.objects.create(customer=cautious, product_id=catalogue["FND-MMF-01"], amount=Decimal("5000"),
+                           opened_on=TODAY - timedelta(days=30))
+    expired = investor(boldest=True)  # an expired risk profile, an old peak beyond a year
+    RiskAssessment.objects.filter(customer=expired).update(reassess_by=TODAY - timedelta(days=1))
+    Holding.objects.create(customer=expired, product_id=catalogue["FND-IDX-CSI300"], amount=Decimal("1000"),
+                           opened_on=TODAY - timedelta(days=400))
+    PortfolioValuation.objects.create(customer=expired, as_of=TODAY - timedelta(days=400), value=Decimal("90000"),
+                                      weights={})
+    assessed_only = investor(boldest=False)  # assessed, holds nothing
+    today_again = investor(boldest=True)  # reviewed earlier today at another value
+    Holding.objects.create(customer=today_again, product_id=catalogue["FND-IDX-CSI300"], amount=Decimal("3000"),
+                           opened_on=TODAY - timedelta(days=30))
+    PortfolioValuation.objects.create(customer=today_again, as_of=TODAY, value=Decimal("99999"), weights={})
+    unassessed = CustomerFactory(risk_tolerance=2)  # the customer's own tolerance decides
+    Holding.objects.create(customer=unassessed, product_id=catalogue["FND-MMF-01"], amount=Decimal("8000"),
+                           opened_on=TODAY - timedelta(days=30))
+    Holding.objects.create(customer=unassessed, product_id=catalogue["FND-IDX-CSI300"], amount=Decimal("2000"),
+                           opened_on=TODAY - timedelta(days=30))
+    return [drifted, cautious, expired, assessed_only, today_again, unassessed]
+
+
+def test_reviewing_a_group_at_once_gives_what_reviewing_each_alone_gives(catalogue):
+    from django.db import transaction
+
+    customers = _portfolios(catalogue)
+    ids = [c.pk for c in customers]
+    for _ in range(2):  # a first review opens alerts; the second finds them open and updates them in place
+        with transaction.atomic():
+            alone = {c.pk: set(services.review_portfolio(customer=c, today=TODAY)) for c in customers}
+            expected = _review_state(customers)
+            transaction.set_rollback(True)
+
+        grouped = services.review_portfolios([*reversed(ids), ids[0], 10**9], today=TODAY)
+
+        assert {pk: set(kinds) for pk, kinds in grouped.items()} == alone  # an unknown id is left out
+        assert _review_state(customers) == expected
+    assert alone[customers[0].pk] == {AlertKind.DRIFT, AlertKind.DRAWDOWN, AlertKind.CONCENTRATION}
+    assert alone[customers[2].pk] == {AlertKind.REASSESSMENT}
+    assert alone[customers[5].pk] == {AlertKind.CONCENTRATION}
+    assert not alone[customers[1].pk] and not alone[customers[3].pk]
+    assert PortfolioValuation.objects.get(customer=customers[4], as_of=TODAY).value == Decimal("3000")
+
+    # A condition gone: the group's review resolves just that alert.
+    Holding.objects.filter(customer=customers[5], product_id=catalogue["FND-IDX-CSI300"]).delete()
+    assert services.review_portfolios(ids, today=TODAY)[customers[5].pk] == []
+    assert PortfolioAlert.objects.get(customer=customers[5]).resolved_at is not None
+    assert PortfolioAlert.objects.filter(customer=customers[0], resolved_at__isnull=True).count() == 3
+
+
+def test_a_group_review_costs_the_same_round_trips_for_two_customers_as_for_six(catalogue):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customers = _portfolios(catalogue)
+    services.review_portfolios([c.pk for c in customers], today=TODAY)  # alerts now open: updates, not inserts
+    counts = []
+    for group in (customers[:2], customers):
+        with CaptureQueriesContext(connection) as queries:
+            services.review_portfolios([c.pk for c in group], today=TODAY)
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 14
+
+
 def test_goal_projection_is_reproducible_and_offers_the_contribution_for_80_percent(catalogue):
     customer = investor(boldest=True)
     services.advise_allocation(customer=customer, amount=Decimal("200000"), channel="api", today=TODAY)
