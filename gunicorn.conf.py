@@ -38,6 +38,21 @@ def on_starting(server: Any) -> None:
         stale.unlink()
 
 
+def post_worker_init(worker: Any) -> None:
+    """Load the embedding models in each worker as it starts (after the fork, like every other process), so that
+    its first customer does not wait 3-4 s for them. WEB_WARM_MODELS=0 leaves them to load on first use; a failure
+    to load is logged and the worker serves anyway, the models then loading on first use."""
+    if _os.environ.get("WEB_WARM_MODELS", "1") == "0":
+        return
+    try:
+        from bank.embeddings import multilingual_embedder, text_embedder
+
+        text_embedder()
+        multilingual_embedder()
+    except Exception:
+        worker.log.exception("could not load the embedding models ahead; they load on first use")
+
+
 def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
