@@ -2,8 +2,8 @@
 
 On a CPU, a chat message or a search query is a batch of one text of 10-20 tokens, and PyTorch spends most of
 its time in the 37 small matrix products of MiniLM's forward pass (`addmm` on a 13 x 384 input: ~220 us each on one
-thread). ONNX Runtime's kernels run the same graph 2.6x faster on one thread, with the same vectors (cosine 1.0 to
-PyTorch's), and batches about 1.1x faster (benchmarks/query_embed.py).
+thread). ONNX Runtime's kernels run the same graph 2.2-2.5x faster on one thread, with the same vectors (min cosine
+0.9999998 to PyTorch's), and batches 1.4-1.9x faster (benchmarks/query_embed.py).
 
 The graph is exported once from the model's own weights with PyTorch's exporter (`torch.onnx.export`, the
 torch.export-based one) and kept under MODEL_ARTIFACT_DIR/onnx/<the weights' sha256>-<max length>/, written
@@ -77,15 +77,25 @@ class OnnxEncoder:
 
 
 def load_or_export(model_path: Path, *, tokenizer: Any, max_length: int, threads: int) -> OnnxEncoder:
-    """The model's ONNX encoder: the kept export, or a new one made, checked and kept now (about 8 s for MiniLM).
+    """The model's ONNX encoder: the kept export, or a new one made, checked and kept now (about 10 s for MiniLM).
 
-    Raises ExportError when the model cannot be exported or its export disagrees with PyTorch, ImportError when
-    onnxruntime (or, for an export, onnxscript) is not installed.
+    Raises ExportError when the model cannot be exported, its export disagrees with PyTorch or a kept export does
+    not load (damaged files), ImportError when onnxruntime (or, for an export, onnxscript) is not installed.
     """
     folder = export_folder(model_path, max_length)
     if not (folder / GRAPH_FILE).exists():
         _export(model_path, folder, tokenizer=tokenizer, max_length=max_length)
-    return OnnxEncoder(folder / GRAPH_FILE, threads=threads)
+    try:
+        return OnnxEncoder(folder / GRAPH_FILE, threads=threads)
+    except ImportError:
+        raise
+    except Exception as error:  # onnxruntime's own exception types
+        raise ExportError(f"the ONNX export in {folder} does not load ({_first_line(error)}); remove the folder and "
+                          "the next process exports the model again") from error
+
+
+def _first_line(error: BaseException) -> str:
+    return next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
 
 
 def _probe_batches(tokenizer: Any, max_length: int) -> list[dict[str, np.ndarray]]:
@@ -152,12 +162,12 @@ def _export(model_path: Path, folder: Path, *, tokenizer: Any, max_length: int) 
                     difference = float(np.abs(got - want).max())
                     if not difference <= MAX_DIFFERENCE:
                         raise ExportError(f"the ONNX export of {model_path} differs from the model by {difference:.2g}")
-    except RegistryError:
-        # Another process kept its export first; theirs is the same graph, so use it.
+    except RegistryError as error:
+        # Another process kept its export first; theirs is the same graph, so use it. A folder without the graph
+        # (emptied by hand) is not one: say so rather than guess.
         if not (folder / GRAPH_FILE).exists():
-            raise
+            raise ExportError(f"{folder} exists without {GRAPH_FILE}; remove it to export again") from error
     except ExportError:
         raise
     except Exception as error:  # the exporter raises many kinds; all mean "this model does not export"
-        summary = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
-        raise ExportError(f"could not export {model_path} to ONNX: {summary}") from error
+        raise ExportError(f"could not export {model_path} to ONNX: {_first_line(error)}") from error

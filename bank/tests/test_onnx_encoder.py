@@ -155,6 +155,29 @@ def test_when_another_process_kept_its_export_first_that_one_is_used(kept_export
     assert [p.name for p in final.parent.iterdir()] == [final.name]  # our scratch copy is gone
 
 
+def test_a_damaged_kept_export_falls_back_to_pytorch_and_says_how_to_repair_it(kept_export, settings, caplog):
+    final = export_folder(text_model_path(), 256)
+    final.mkdir(parents=True)
+    for file in kept_export[1].iterdir():
+        (final / file.name).write_bytes(file.read_bytes()[:4096])  # cut short, as by a full disk
+
+    with caplog.at_level(logging.WARNING, logger="bank.embeddings"):
+        embedder = TextEmbedder(path=text_model_path(), batch_size=16, device="cpu")
+
+    assert embedder.runtime == "torch" and embedder.embed_documents(["card"]).shape == (1, 384)
+    assert "does not load" in caplog.text and "remove the folder" in caplog.text
+
+
+def test_a_kept_folder_without_its_graph_falls_back_to_pytorch(settings, caplog):
+    export_folder(text_model_path(), 256).mkdir(parents=True)  # emptied by hand
+
+    with caplog.at_level(logging.WARNING, logger="bank.embeddings"):
+        embedder = TextEmbedder(path=text_model_path(), batch_size=16, device="cpu")
+
+    assert embedder.runtime == "torch"
+    assert "exists without model.onnx" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("wanted", "device", "runtime"),
     [("auto", "cpu", "onnx"), ("onnx", "cpu", "onnx"), ("torch", "cpu", "torch"), ("auto", "cuda", "torch"),
