@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.needs import Needs
 from products.models import Product
+from products.needs import Needs
 
 LIFE_STAGES_ZH = {
     "student": "学生", "young_professional": "年轻职场人", "young_family": "年轻家庭", "established": "成熟家庭",

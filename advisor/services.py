@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from advisor.ml import scoring
 from advisor.models import BlockedCandidate, Channel, Recommendation, RecommendationSet
-from advisor.needs import Needs, parse_needs
 from advisor.reasons import ReasonFacts, reasons_for
 from advisor.suitability import CatalogueRules, CustomerFacts, SuitabilityGate, catalogue_rules
 from bank import request_keys
 from bank.models import ModelVersion
 from customers.models import Customer, InteractionEvent, ProductInteraction, ProfileSnapshot
 from products.models import Product
+from products.needs import Needs, parse_needs
 
 # A dismissed product stays out of the customer's recommendations this long: they said no.
 DISMISS_QUIET_PERIOD = timedelta(days=30)

@@ -21,11 +21,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from advisor import services
 from advisor.models import Channel, RecommendationSet
-from advisor.needs import Needs
 from customers.models import Channel as InteractionChannel
 from customers.models import Customer, InteractionEvent
 from customers.selectors import customer_for_user
 from products.models import Product
+from products.needs import Needs
 
 PORTAL_K = 6
 

@@ -5,7 +5,7 @@
 Reads advisor/applications/data/reasons_eval.jsonl (English and Chinese reasons, hand-labelled: paraphrases
 without the keywords, negations, reasons that state no need) with:
 
-- rules+keywords: the reading before clauses and embeddings (advisor.needs rules and the keyword regexes over the
+- rules+keywords: the reading before clauses and embeddings (products.needs rules and the keyword regexes over the
   whole text) -- what the platform did with no language model;
 - +negation: the same with clauses that deny a need set aside (read_needs without embeddings);
 - +embeddings: read_needs with the sentence-embedding reader (similarity.THRESHOLDS).

@@ -12,7 +12,6 @@ import re
 from decimal import Decimal
 
 from advisor.models import BlockReason, Channel
-from advisor.needs import Needs
 from advisor.services import NoActiveRecommender, recommend_products
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
 from bank.embeddings import cjk_bigrams
@@ -20,6 +19,7 @@ from chat.dialogue import Reply
 from chat.phrases import money, say
 from customers.models import Customer
 from products.models import Product
+from products.needs import Needs
 from products.search import SearchError, search_products
 
 LISTED = 3

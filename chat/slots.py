@@ -1,7 +1,7 @@
 """Slots read from a customer's message, in English or Chinese: amount and currency, the accounts a request
 is about (by type or by last four digits, as source or target), a date range, a product type and a term.
 
-Rule-based, like the advisor's needs parser it builds on (`advisor.needs`): slots are what the assistant
+Rule-based, like the advisor's needs parser it builds on (`products.needs`): slots are what the assistant
 acts on, so each must come from words the customer can see were understood, and a correction ("no, from
 savings") must land in the right slot. Account references are *descriptions* ("savings", "card ending
 1234"); they are resolved only against the customer's own accounts (chat.dialogue), never looked up globally.
@@ -15,8 +15,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from advisor.needs import parse_needs
-from advisor.needs.numbers import read_amount
+from products.needs import parse_needs
+from products.needs.numbers import read_amount
 
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: " ", 0xFFE5: "¥"}
 

@@ -10,11 +10,20 @@ bigram index; any other query uses the configured text model (`embedding`) and t
 
 A blank query is an error (`SearchError`, code "blank_query"): there is nothing to rank by, and listing
 the catalogue is the product list's job, not search's.
+
+Understanding (`search_catalogue`, what the portal and the API call): the query's words are also read for the
+constraints a customer means as filters -- "低风险理财" is wealth management at risk R2 or below, "USD deposit
+for 3 years" a dollar deposit of about three years -- by the same bilingual parser as the recommendations'
+needs (`products.needs`). Ranking by meaning alone put a private-equity product first for "低风险理财". The
+constraints are applied in both legs and returned, so the page can say what it understood; features ("travel",
+"ESG") are left to the ranking, since the legs already match them and a missing tag should not hide a
+product. When no product meets the constraints, the words' best matches are returned instead and the result
+says so: an empty page teaches nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,6 +33,7 @@ from pgvector.django import CosineDistance
 from bank.embeddings import cjk_bigrams, embed_query, has_cjk, without_cjk
 from bank.search import reciprocal_rank_fusion, set_hnsw_search
 from products.models import Product, ProductType, RiskLevel
+from products.needs import Needs, parse_needs
 
 # Each leg contributes this many candidates (or the limit, if larger) to the fusion.
 _CANDIDATES = 50
@@ -45,6 +55,45 @@ class SearchHit:
     text_score: float | None  # ts_rank_cd, when the full-text leg matched the product
 
 
+@dataclass(frozen=True)
+class CatalogueSearch:
+    hits: list[SearchHit]
+    understood: Needs  # the constraints read from the query (empty when none, or when not asked to read)
+    applied: bool  # False when no product met them and `hits` are the words' best matches without them
+
+
+def search_catalogue(
+    *,
+    query: str,
+    types: list[str] | None = None,
+    max_risk: int | None = None,
+    active_only: bool = True,
+    limit: int = 20,
+    understand: bool = True,
+) -> CatalogueSearch:
+    """`search_products`, with the constraints the query's words state applied as filters (see the module's
+    docstring); `understand=False` ranks by the words alone. Raises SearchError as `search_products` does."""
+    understood = query_constraints(query) if understand else Needs()
+    if understood.is_empty:
+        hits = search_products(query=query, types=types, max_risk=max_risk, active_only=active_only, limit=limit)
+        return CatalogueSearch(hits=hits, understood=understood, applied=False)
+    hits = search_products(query=query, types=types, max_risk=max_risk, active_only=active_only, limit=limit,
+                           needs=understood)
+    if hits:
+        return CatalogueSearch(hits=hits, understood=understood, applied=True)
+    hits = search_products(query=query, types=types, max_risk=max_risk, active_only=active_only, limit=limit)
+    return CatalogueSearch(hits=hits, understood=understood, applied=False)
+
+
+def query_constraints(query: str) -> Needs:
+    """The filters a search query states: its needs less the features (tags), which the ranking matches."""
+    try:
+        needs = parse_needs(query)
+    except ValueError:  # longer than the needs parser reads: rank by the words alone
+        return Needs()
+    return replace(needs, tags=(), matched=tuple(e for e in needs.matched if e.constraint != "tags"))
+
+
 def search_products(
     *,
     query: str,
@@ -52,8 +101,10 @@ def search_products(
     max_risk: int | None = None,
     active_only: bool = True,
     limit: int = 20,
+    needs: Needs | None = None,
 ) -> list[SearchHit]:
-    """Products best matching `query`, best first, honouring the filters in both legs.
+    """Products best matching `query`, best first, honouring the filters (and `needs`, as lookups on the
+    product) in both legs.
 
     Raises SearchError (a ValueError) for a blank query, an unknown product type, a max_risk outside 1..5
     or a limit outside 1..100.
@@ -83,6 +134,8 @@ def search_products(
         candidates = candidates.filter(risk_level__lte=max_risk)
     if active_only:
         candidates = candidates.filter(is_active=True)
+    if needs is not None and not needs.is_empty:
+        candidates = candidates.filter(needs.as_q())
 
     depth = max(limit, _CANDIDATES)
     chinese = has_cjk(query)

@@ -8,10 +8,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from advisor.models import Recommendation, RecommendationSet
-from advisor.needs import Needs
 from advisor.services import FEEDBACK_EVENTS, MAX_K
 from products.api.serializers import LIST_FIELDS
 from products.models import Product
+from products.needs import Needs
 
 
 class RecommendationQueryIn(serializers.Serializer):

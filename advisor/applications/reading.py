@@ -6,7 +6,7 @@ about fees", "我很少出国") is set aside: nothing in it counts as a need, wh
 
 - A language model behind an OpenAI-compatible endpoint (bank.llm), when one is configured, is asked to pick
   labels and answer in JSON. Nothing it says is taken on its word: a label is accepted only when it is in the
-  vocabulary AND the rule-based reader (advisor.needs.parse_needs) or the keyword check below finds the same need.
+  vocabulary AND the rule-based reader (products.needs.parse_needs) or the keyword check below finds the same need.
 - Otherwise the sentence-embedding reader (similarity.py: zero-shot, the platform's MiniLM and multilingual e5,
   milliseconds a reason) scores each clause against exemplar phrasings of every label. It confirms keyword hits
   (kept when their label's similarity passes a low bar) and may add a need the keywords miss ("I'm abroad half
@@ -29,9 +29,9 @@ from typing import Any
 from django.conf import settings
 
 from advisor.applications import similarity
-from advisor.needs import parse_needs
-from advisor.needs.model import Needs
 from bank.embeddings import MULTILINGUAL_MODEL_NAME, embedder
+from products.needs import parse_needs
+from products.needs.model import Needs
 
 # label -> (English, Chinese) as shown back to the customer ("we understood: …").
 VOCABULARY: dict[str, tuple[str, str]] = {
@@ -50,7 +50,7 @@ VOCABULARY: dict[str, tuple[str, str]] = {
 }
 MAX_READ_TOKENS = 48
 
-# Rule reader (advisor.needs) tags -> labels.
+# Rule reader (products.needs) tags -> labels.
 _TAG_LABELS = {
     "no-fx-fee": "no_fx_fees", "travel": "travel", "cash-back": "cashback", "points": "rewards", "miles": "rewards",
     "lounge": "lounge", "esg": "esg", "green": "esg", "capital-protected": "capital_protection",

@@ -12,13 +12,13 @@ from django.utils.module_loading import import_string
 from advisor import services
 from advisor.ml import scoring
 from advisor.models import BlockedCandidate, BlockReason, Channel, Recommendation, RecommendationSet
-from advisor.needs import parse_needs
 from advisor.suitability import CustomerFacts, SuitabilityGate, catalogue_rules
 from advisor.tasks import recommend_all_task
 from bank.models import Job
 from customers.models import Channel as InteractionChannel
 from customers.models import Customer, InteractionEvent, ProductInteraction
 from products.models import Product
+from products.needs import parse_needs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.model]
 

@@ -105,5 +105,11 @@ class ProductListQueryIn(serializers.Serializer):
     that page=abc is a 400 naming the parameter, not the paginator's 404."""
 
     q = serializers.CharField(required=False, allow_blank=True, max_length=200, trim_whitespace=True)
+    understand = serializers.BooleanField(
+        default=True,
+        help_text="With q: read the constraints the words state (type, risk, term, amount, currency, liquidity, "
+                  "minimum return) and apply them as filters. false ranks by the words alone.",
+    )
     page = serializers.IntegerField(min_value=1, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+

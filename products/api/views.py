@@ -18,14 +18,62 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from bank.api.errors import InvalidParameter, raise_first_error
+from bank.api.pagination import Pagination
 from bank.api.permissions import HasScope
 from bank.api.schema import error_responses
 from products.api.filters import ProductFilter, ProductFilterBackend
 from products.api.serializers import ProductDetailOut, ProductListItemOut, ProductListQueryIn
 from products.models import Product
+from products.needs import Needs
 
 # A search answers with the best matches, not the whole catalogue; they are then paginated like any list.
 SEARCH_LIMIT = 100
+
+
+class ProductPagination(Pagination):
+    """The list's pages, with what a search understood from q beside the results (null without q)."""
+
+    understood: dict[str, Any] | None = None
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["understood"] = self.understood
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        envelope = super().get_paginated_response_schema(schema)
+        strings = {"type": "array", "items": {"type": "string"}}
+        envelope["properties"]["understood"] = {
+            "type": "object",
+            "nullable": True,
+            "description": "With q (and understand not false): the constraints read from it; null when none.",
+            "required": ["applied", "constraints", "en", "zh"],
+            "properties": {
+                "applied": {
+                    "type": "boolean",
+                    "description": "True when the results meet the constraints; false when no active product "
+                                   "did and the results are the words' best matches without them.",
+                },
+                "constraints": {
+                    "type": "object", "additionalProperties": {},
+                    "description": "The constraints read from q, in the recommendations' shape.",
+                },
+                "en": {**strings, "description": "The constraints in plain English, with the words each came from."},
+                "zh": {**strings, "description": "The constraints in plain Chinese."},
+            },
+        }
+        return envelope
+
+
+def understood_json(understood: Needs, *, applied: bool) -> dict[str, Any] | None:
+    if understood.is_empty:
+        return None
+    return {
+        "applied": applied,
+        "constraints": understood.to_json(),
+        "en": understood.describe("en", sources=True),
+        "zh": understood.describe("zh", sources=True),
+    }
 
 
 class ProductListView(ListAPIView):
@@ -34,6 +82,7 @@ class ProductListView(ListAPIView):
     serializer_class = ProductListItemOut
     filter_backends = [ProductFilterBackend]
     filterset_class = ProductFilter
+    pagination_class = ProductPagination
 
     def get_queryset(self) -> QuerySet[Product]:
         return Product.objects.filter(is_active=True)
@@ -43,7 +92,10 @@ class ProductListView(ListAPIView):
         summary="Active products: filtered and sorted, or searched with q",
         description=(
             "With `q`, a hybrid (semantic + full-text) search: at most the 100 best matches, in relevance "
-            "order with their scores; the filters still apply and `ordering` is refused. Without `q`, the "
+            "order with their scores; the filters still apply and `ordering` is refused. The constraints q "
+            "states (\"low-risk wealth management\", \"USD deposit for 3 years\") are applied as filters too and "
+            "returned in `understood`; when no product meets them, the best matches of the words are returned "
+            "with `understood.applied` false. `understand=false` ranks by the words alone. Without `q`, the "
             "filtered catalogue in the order asked for (by type and code by default)."
         ),
         parameters=[
@@ -66,9 +118,9 @@ class ProductListView(ListAPIView):
         text = query.validated_data["q"]
         if not text:
             raise InvalidParameter("q", "Give some text to search for, or leave q out.")
-        return self._search(request, text)
+        return self._search(request, text, understand=query.validated_data["understand"])
 
-    def _search(self, request: Request, text: str) -> Response:
+    def _search(self, request: Request, text: str, *, understand: bool) -> Response:
         filterset = ProductFilter(request.query_params, queryset=self.get_queryset(), request=request)
         if not filterset.is_valid():
             raise_first_error(filterset.errors)
@@ -79,14 +131,16 @@ class ProductListView(ListAPIView):
         from products import search
 
         try:
-            hits = search.search_products(
+            found = search.search_catalogue(
                 query=text,
                 types=filters.get("type") or None,
                 max_risk=filters.get("risk_level_max"),
                 limit=SEARCH_LIMIT,
+                understand=understand,
             )
         except search.SearchError as error:
             raise InvalidParameter("q", str(error)) from None
+        hits = found.hits
         # The search knows type and risk; the other filters (currency, term, amount) are applied by the same
         # FilterSet as the plain list, in one query, so both paths filter identically.
         allowed = set(
@@ -98,6 +152,8 @@ class ProductListView(ListAPIView):
             [hit.product for hit in kept]  # type: ignore[arg-type]
         )
         context = {**self.get_serializer_context(), "hits": {hit.product.pk: hit for hit in kept}}
+        if isinstance(self.paginator, ProductPagination):
+            self.paginator.understood = understood_json(found.understood, applied=found.applied)
         return self.get_paginated_response(ProductListItemOut(page, many=True, context=context).data)
 
 

@@ -81,7 +81,11 @@ def catalogue():
 
 def _codes(response):
     assert response.status_code == 200, response.content
-    return [item["code"] for item in response.json()["results"]]
+    return _codes_of(response.json())
+
+
+def _codes_of(body):
+    return [item["code"] for item in body["results"]]
 
 
 def test_list_shows_products_on_sale_by_type_then_code_with_exact_fields(client, catalogue):
@@ -280,12 +284,15 @@ def fake_search(monkeypatch):
     calls = []
     answer = {"hits": [], "error": None}
 
-    def search_products(*, query, types=None, max_risk=None, active_only=True, limit=20):
+    def search_products(*, query, types=None, max_risk=None, active_only=True, limit=20, needs=None):
         calls.append(
-            {"query": query, "types": types, "max_risk": max_risk, "active_only": active_only, "limit": limit}
+            {"query": query, "types": types, "max_risk": max_risk, "active_only": active_only, "limit": limit,
+             "needs": None if needs is None else needs.describe("en")}
         )
         if answer["error"]:
             raise search.SearchError(answer["error"], code="test")
+        if needs is not None and answer.get("none_fit"):
+            return []
         return answer["hits"]
 
     monkeypatch.setattr(search, "search_products", search_products)
@@ -319,8 +326,60 @@ def test_q_returns_hits_in_relevance_order_with_scores(client, catalogue, fake_s
             "max_risk": 2,
             "active_only": True,
             "limit": 100,
+            "needs": ["Type: deposit", "Risk at most R2 (cautious)"],
         }
     ]
+    assert body["understood"] == {
+        "applied": True,
+        "constraints": {
+            "types": ["deposit"], "excluded_types": [], "max_risk": 2, "min_risk": None, "term_months_min": None,
+            "term_months_max": None, "amount": None, "currency": None, "liquidity": None, "min_return": None,
+            "tags": [], "language": "en", "matched": [["risk", "safe"], ["types", "savings"]],
+        },
+        "en": ["Type: deposit (from 'savings')", "Risk at most R2 (cautious) (from 'safe')"],
+        "zh": ["产品类型：存款（来自“savings”）", "风险不高于 R2（稳健型）（来自“safe”）"],
+    }
+
+
+def test_q_with_no_product_meeting_its_constraints_answers_the_words_best_matches(client, catalogue, fake_search):
+    calls, answer = fake_search
+    answer["hits"] = [SearchHit(catalogue["dep"], 0.5, 0.5, None)]
+    answer["none_fit"] = True
+
+    body = client.get(f"{PRODUCTS}?q=aggressive+deposit").json()
+
+    assert [call["needs"] for call in calls] == [["Type: deposit", "Risk at least R4 (growth)"], None]
+    assert _codes_of(body) == ["DEP-12M"]
+    assert body["understood"]["applied"] is False
+    assert body["understood"]["en"] == [
+        "Type: deposit (from 'deposit')", "Risk at least R4 (growth) (from 'aggressive')"
+    ]
+
+
+def test_understand_false_ranks_by_the_words_alone(client, catalogue, fake_search):
+    calls, answer = fake_search
+    answer["hits"] = [SearchHit(catalogue["wealth"], 0.9, 0.9, None)]
+
+    body = client.get(f"{PRODUCTS}?q=safe+savings&understand=false").json()
+    refused = client.get(f"{PRODUCTS}?q=safe+savings&understand=maybe")
+
+    assert [call["needs"] for call in calls] == [None]
+    assert body["understood"] is None
+    assert _codes_of(body) == ["WM-90D"]
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["details"]) == ["understand"]
+
+
+def test_a_query_stating_no_constraint_and_the_plain_list_have_no_understood(client, catalogue, fake_search):
+    calls, answer = fake_search
+    answer["hits"] = [SearchHit(catalogue["wealth"], 0.9, 0.9, None)]
+
+    searched = client.get(f"{PRODUCTS}?q=CSI+300").json()
+    listed = client.get(PRODUCTS).json()
+
+    assert [call["needs"] for call in calls] == [None]
+    assert searched["understood"] is None
+    assert listed["understood"] is None
 
 
 def test_q_applies_the_filters_search_does_not_know(client, catalogue, fake_search):

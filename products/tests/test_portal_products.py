@@ -33,7 +33,8 @@ def search_calls(monkeypatch):
     results: list[Hit] = []
 
     def fake_search_products(**kwargs):
-        calls.append(kwargs)
+        needs = kwargs.pop("needs", None)
+        calls.append({**kwargs, "needs": None if needs is None else needs.describe("en")})
         return list(results)
 
     monkeypatch.setattr(module, "search_products", fake_search_products, raising=False)
@@ -89,9 +90,48 @@ def test_products_search_passes_query_and_filters_and_lists_hits(client, search_
     response = client.get(reverse("portal:products"), {"q": " growth ", "type": "fund", "max_risk": "3"})
 
     assert response.status_code == 200
-    assert calls == [{"query": "growth", "types": ["fund"], "max_risk": 3, "active_only": True, "limit": 20}]
+    assert calls == [{"query": "growth", "types": ["fund"], "max_risk": 3, "active_only": True, "limit": 20,
+                      "needs": None}]
     assert [p.code for p in response.context["products"]] == ["FUND-3"]
     assert "1 result for “growth”" in response.content.decode()
+    assert "understood" not in response.context
+
+
+def test_products_search_shows_the_constraints_it_read_and_offers_the_words_alone(client, search_calls):
+    calls, results, _module = search_calls
+    fund = ProductFactory(code="WM-1", type="wealth", risk_level=2, name_en="Steady wealth plan")
+    results.append(Hit(product=fund, score=0.9, vector_score=0.8, text_score=0.7))
+
+    response = client.get(reverse("portal:products"), {"q": "低风险理财", "type": "wealth"},
+                          HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = response.content.decode()
+    words_only = client.get(reverse("portal:products"), {"q": "低风险理财", "type": "wealth", "understand": "0"})
+
+    assert calls[0]["needs"] == ["Type: wealth management", "Risk at most R2 (cautious)"]
+    assert response.context["understood"] == ["产品类型：理财（来自“理财”）", "风险不高于 R2（稳健型）（来自“低风险”）"]
+    assert response.context["understood_applied"] is True
+    assert "风险不高于 R2（稳健型）" in page
+    assert 'href="?q=%E4%BD%8E%E9%A3%8E%E9%99%A9%E7%90%86%E8%B4%A2&amp;type=wealth&amp;understand=0"' in page
+    assert calls[1]["needs"] is None  # the words only: nothing read
+    assert "understood" not in words_only.context
+    assert [p.code for p in words_only.context["products"]] == ["WM-1"]
+
+
+def test_products_search_says_when_no_product_fits_what_it_read(client, monkeypatch):
+    from products import search
+
+    deposit = ProductFactory(code="DEP-1", type="deposit", risk_level=1, name_en="Plain deposit")
+    monkeypatch.setattr(search, "search_products", lambda **kwargs: [] if kwargs.get("needs") else [
+        Hit(product=deposit, score=0.5, vector_score=0.5, text_score=None)])
+
+    response = client.get(reverse("portal:products"), {"q": "aggressive deposit"})
+    page = response.content.decode()
+
+    assert [p.code for p in response.context["products"]] == ["DEP-1"]
+    assert response.context["understood_applied"] is False
+    assert "No product fits everything we understood" in page
+    assert "Risk at least R4 (growth) (from &#x27;aggressive&#x27;)" in page
+    assert "understand=0" not in page
 
 
 def test_products_search_drops_an_unknown_risk_level(client, search_calls):
@@ -99,8 +139,13 @@ def test_products_search_drops_an_unknown_risk_level(client, search_calls):
 
     response = client.get(reverse("portal:products"), {"q": "deposit", "max_risk": "0"})
 
-    # max_risk=0 is not a risk level: the form drops it, so the search runs without it.
-    assert calls == [{"query": "deposit", "types": None, "max_risk": None, "active_only": True, "limit": 20}]
+    # max_risk=0 is not a risk level: the form drops it, so the search runs without it. No hit met "deposit"
+    # read as a type, so the words were searched alone.
+    assert calls == [
+        {"query": "deposit", "types": None, "max_risk": None, "active_only": True, "limit": 20,
+         "needs": ["Type: deposit"]},
+        {"query": "deposit", "types": None, "max_risk": None, "active_only": True, "limit": 20, "needs": None},
+    ]
     assert response.status_code == 200
     assert "Some filters were not understood and were ignored." in response.content.decode()
 

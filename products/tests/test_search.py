@@ -1,7 +1,7 @@
 import pytest
 
 from products.models import Product
-from products.search import SearchError, search_products
+from products.search import SearchError, search_catalogue, search_products
 from products.services import embed_products, refresh_search_documents
 from products.tests.catalogue import build_catalogue
 
@@ -106,3 +106,45 @@ def test_invalid_input_raises_value_error_with_a_code(kwargs, code):
 
     assert isinstance(error.value, SearchError)
     assert error.value.code == code
+
+
+# --- understanding: the constraints a query states, applied as filters -----------------------------
+
+
+def test_constraints_in_the_words_filter_the_results(catalogue):
+    words_alone = _codes(search_products(query="低风险基金"))  # "a low-risk fund"
+    found = search_catalogue(query="低风险基金")
+
+    assert "FUND-CSI300" in words_alone[:2]  # by meaning alone the R4 equity fund ranks near the top
+    assert found.applied is True
+    assert found.understood.types == ("fund",) and found.understood.max_risk == 2
+    assert _codes(found.hits) == ["FUND-BOND"]  # the only fund at R2 or below
+
+
+def test_constraints_and_explicit_filters_both_apply(catalogue):
+    found = search_catalogue(query="a deposit for about a year", max_risk=1)
+
+    assert found.applied is True
+    assert _codes(found.hits)[0] == "DEP-12M"
+    # Deposits only; DEP-FLEX is open-ended and can be left any day, so it serves "about a year" too.
+    assert set(_codes(found.hits)) <= {"DEP-12M", "DEP-FLEX"}
+
+
+def test_no_product_meeting_the_constraints_falls_back_to_the_words(catalogue):
+    found = search_catalogue(query="aggressive deposit")
+
+    assert found.applied is False
+    assert found.understood.min_risk == 4 and found.understood.types == ("deposit",)
+    assert _codes(found.hits) == _codes(search_products(query="aggressive deposit"))
+    assert _codes(found.hits)[0] in {"DEP-12M", "DEP-FLEX"}
+
+
+def test_features_are_left_to_the_ranking_and_understand_false_reads_nothing(catalogue):
+    travel = search_catalogue(query="travel credit card")
+    literal = search_catalogue(query="低风险基金", understand=False)
+
+    assert travel.understood.tags == () and travel.understood.types == ("credit_card",)
+    assert _codes(travel.hits)[0] == "CARD-TRAVEL"
+    assert set(_codes(travel.hits)) == {"CARD-TRAVEL", "CARD-CASHBACK"}
+    assert literal.understood.is_empty and literal.applied is False
+    assert _codes(literal.hits) == _codes(search_products(query="低风险基金"))

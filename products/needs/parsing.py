@@ -16,9 +16,11 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TypeVar
 
-from advisor.needs.lexicon import _CUE_START_RE, _CUES, _CUES_BY_FIRST_CHARACTER, _Effect
-from advisor.needs.model import _LIQUIDITY_ORDER, USD_CNY_REFERENCE, Evidence, Needs, _describe_lines
-from advisor.needs.numbers import (
+from bank.embeddings import has_cjk
+from products.models import ProductType
+from products.needs.lexicon import _CUE_START_RE, _CUES, _CUES_BY_FIRST_CHARACTER, _Effect
+from products.needs.model import _LIQUIDITY_ORDER, USD_CNY_REFERENCE, Evidence, Needs, _describe_lines
+from products.needs.numbers import (
     _AGE_RE,
     _AMOUNT_RE,
     _MAX_TERM_MONTHS,
@@ -42,8 +44,6 @@ from advisor.needs.numbers import (
     _number,
     _zh_int,
 )
-from bank.embeddings import has_cjk
-from products.models import ProductType
 
 _T = TypeVar("_T")
 

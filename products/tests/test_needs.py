@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Q
 
-from advisor.needs import DEPOSIT_REFERENCE_RATE, MAX_NEEDS_LENGTH, Evidence, Needs, parse_needs
+from products.needs import DEPOSIT_REFERENCE_RATE, MAX_NEEDS_LENGTH, Evidence, Needs, parse_needs
 
 
 def _constraints(needs: Needs) -> Needs:

@@ -13,8 +13,8 @@ The package: `model` (Needs, Evidence and how they are described and turned into
 written) and `lexicon` (the bilingual words for types, features, risk, liquidity and currency).
 """
 
-from advisor.needs.model import CONSTRAINTS, USD_CNY_REFERENCE, Evidence, Language, Needs
-from advisor.needs.parsing import DEPOSIT_REFERENCE_RATE, MAX_NEEDS_LENGTH, parse_needs
+from products.needs.model import CONSTRAINTS, USD_CNY_REFERENCE, Evidence, Language, Needs
+from products.needs.parsing import DEPOSIT_REFERENCE_RATE, MAX_NEEDS_LENGTH, parse_needs
 
 __all__ = [
     "CONSTRAINTS",
