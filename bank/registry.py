@@ -9,6 +9,10 @@ Files are written into a hidden scratch folder beside the final one, named after
 into place when complete. A worker killed mid-write (SIGKILL, the OOM killer) cannot clean up after itself: the
 next registration of the same model removes the scratch folders of writers that no longer run and marks their
 versions failed (tests/test_fault_worker.py kills a worker mid-write to prove it).
+
+Quality floors: a training run may record `metrics["quality"]` (`quality_checks`): each held-out figure it must
+reach before the version may serve, e.g. the credit model's AUC. `activate` refuses a version below its floor
+unless a person records why (`override_reason`, kept in the audit trail); training never activates one on its own.
 """
 
 from __future__ import annotations
@@ -49,6 +53,20 @@ ORPHANED_TRAINING_AFTER = timedelta(minutes=30)
 
 class RegistryError(Exception):
     """A registry rule was broken (e.g. activating an artifact that does not verify)."""
+
+
+def quality_checks(checks: list[tuple[str, float, float]]) -> dict[str, Any]:
+    """`metrics["quality"]` for a version: (metric, measured value, floor) triples, each passed at value >= floor."""
+    rows = [{"metric": metric, "value": round(float(value), 4), "floor": floor, "passed": bool(value >= floor)}
+            for metric, value, floor in checks]
+    return {"passed": all(row["passed"] for row in rows), "checks": rows}
+
+
+def quality_failures(version: ModelVersion) -> list[str]:
+    """The floors `version` missed, in words ("auc_gbm 0.428 < 0.65"); empty when it passed or records none."""
+    quality = (version.metrics or {}).get("quality") or {}
+    return [f"{row['metric']} {row['value']} < {row['floor']}" for row in quality.get("checks", [])
+            if not row.get("passed")]
 
 
 def artifact_root() -> Path:
@@ -230,15 +248,24 @@ def verify(version: ModelVersion) -> bool:
     return bool(version.sha256) and path.exists() and sha256_of(path) == version.sha256
 
 
-def activate(version: ModelVersion, *, by: Any = None, channel: str = "system") -> ModelVersion:
+def activate(
+    version: ModelVersion, *, by: Any = None, channel: str = "system", override_reason: str = ""
+) -> ModelVersion:
     """Make `version` the active one of its name; the previously active version is retired. The switch and its
-    audit event (who, which version, which it replaced) commit together.
+    audit event (who, which version, which it replaced, any quality floor overridden and why) commit together.
 
-    Raises RegistryError when the artifact is missing or does not match its sha256, or when the version is
-    still training or failed.
+    Raises RegistryError when the artifact is missing or does not match its sha256, when the version is still
+    training or failed, or when it is below its quality floor and no `override_reason` is given.
     """
     if version.status in (ModelVersion.Status.TRAINING, ModelVersion.Status.FAILED):
         raise RegistryError(f"{version.label} is {version.status} and cannot be activated")
+    below = quality_failures(version)
+    override_reason = override_reason.strip()
+    if below and not override_reason:
+        raise RegistryError(
+            f"{version.label} is below its quality floor ({'; '.join(below)}); it serves only if a person "
+            "activates it with a recorded reason (manage.py activate_model --override-reason)"
+        )
     if not verify(version):
         raise RegistryError(f"{version.label}: artifact missing or sha256 mismatch; refusing to activate")
     now = timezone.now()
@@ -251,9 +278,13 @@ def activate(version: ModelVersion, *, by: Any = None, channel: str = "system") 
             status=ModelVersion.Status.RETIRED, retired_at=now
         )
         rows.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now, retired_at=None)
+        detail: dict[str, Any] = {"name": version.name, "version": version.version, "sha256": version.sha256,
+                                  "replaced": replaced}
+        if below:
+            detail["below_quality_floor"] = below
+            detail["override_reason"] = override_reason
         audit.record(action="model.activated", actor=by, channel=channel, subject=f"model:{version.label}",
-                     detail={"name": version.name, "version": version.version, "sha256": version.sha256,
-                             "replaced": replaced})
+                     detail=detail)
     version.refresh_from_db()
     return version
 
@@ -267,7 +298,10 @@ def rollback(name: str, *, by: Any = None, channel: str = "system") -> ModelVers
     previous = retired.order_by("-activated_at").first()
     if previous is None:
         raise RegistryError(f"{name}: no previously active version to roll back to")
-    return activate(previous, by=by, channel=channel)
+    # It served before, so it passed its floor or a person overrode it then; a rollback is the way back from a
+    # bad version and must not be blocked by the floor. The audit event says so when it applies.
+    reason = "rollback to the previously active version" if quality_failures(previous) else ""
+    return activate(previous, by=by, channel=channel, override_reason=reason)
 
 
 def active_version(name: str) -> ModelVersion | None:

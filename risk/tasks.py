@@ -11,6 +11,7 @@ def train_credit_task(job_id: int | None = None) -> int:
     """Train, cross-validate and register a `risk.credit` version (activated only when none is active); then, if
     it was activated, queue the rescoring of every customer as a Job of parts (`score_customers_task`) that the ML
     workers share. Returns the ModelVersion id. Followed as a bank Job."""
+    from bank.registry import quality_failures
     from risk.ml.training import train_credit_model
 
     def work(progress: Progress) -> dict[str, Any]:
@@ -18,7 +19,8 @@ def train_credit_task(job_id: int | None = None) -> int:
         queued = score_customers_task() if result.activated else 0
         return {"version": result.version.label, "version_id": result.version.pk, "activated": result.activated,
                 "seconds": result.seconds, "auc_gbm": result.metrics["auc_gbm"],
-                "auc_scorecard": result.metrics["auc_scorecard"], "customers_queued_for_scoring": queued}
+                "auc_scorecard": result.metrics["auc_scorecard"], "customers_queued_for_scoring": queued,
+                "below_quality_floor": quality_failures(result.version)}
 
     job = run_job(job_id, kind="Train risk.credit", task="risk.tasks.train_credit_task", work=work)
     return int(job.result.get("version_id", 0))

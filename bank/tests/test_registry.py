@@ -149,3 +149,81 @@ def test_the_sweep_leaves_in_training_a_young_version_and_one_whose_scratch_fold
                     .values_list("version", "status"))
     assert statuses == {1: ModelVersion.Status.TRAINING, 2: ModelVersion.Status.TRAINING,
                         3: ModelVersion.Status.TRAINING}
+
+
+# --- quality floors ------------------------------------------------------------------------------------
+
+
+def _below_floor(name: str = "m"):
+    return registry.register_artifact(
+        name=name, write=_write("weak"),
+        metrics={"auc": 0.43, "quality": registry.quality_checks([("auc", 0.428, 0.65), ("ks", 0.5, 0.2)])},
+    )
+
+
+def test_quality_checks_record_each_floor_and_whether_all_passed():
+    block = registry.quality_checks([("auc", 0.7512345, 0.65), ("ks", 0.1, 0.2)])
+
+    assert block == {"passed": False, "checks": [
+        {"metric": "auc", "value": 0.7512, "floor": 0.65, "passed": True},
+        {"metric": "ks", "value": 0.1, "floor": 0.2, "passed": False},
+    ]}
+    assert registry.quality_checks([("auc", 0.65, 0.65)])["passed"] is True  # the floor itself passes
+
+
+def test_a_version_below_its_floor_is_refused_and_nothing_changes():
+    from bank.models import AuditEvent
+
+    good = registry.activate(registry.register_artifact(name="m", write=_write("1")))
+    weak = _below_floor()
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(registry.RegistryError, match=r"below its quality floor \(auc 0.428 < 0.65\)"):
+        registry.activate(weak)
+    with pytest.raises(registry.RegistryError):
+        registry.activate(weak, override_reason="   ")  # blank is no reason
+
+    good.refresh_from_db()
+    weak.refresh_from_db()
+    assert (good.status, weak.status) == (ModelVersion.Status.ACTIVE, ModelVersion.Status.READY)
+    assert AuditEvent.objects.count() == events
+    assert registry.quality_failures(weak) == ["auc 0.428 < 0.65"]
+    assert registry.quality_failures(good) == []  # records no floor: nothing to miss
+
+
+def test_a_recorded_reason_activates_it_and_the_audit_keeps_the_reason_and_a_rollback_is_never_blocked():
+    from bank.models import AuditEvent
+
+    weak = registry.activate(_below_floor(), override_reason="validated on the Q3 holdout by model risk")
+    registry.activate(registry.register_artifact(name="m", write=_write("2")))
+
+    event = AuditEvent.objects.filter(action="model.activated", subject=f"model:{weak.label}").get()
+    assert event.detail["below_quality_floor"] == ["auc 0.428 < 0.65"]
+    assert event.detail["override_reason"] == "validated on the Q3 holdout by model risk"
+    assert registry.rollback("m").pk == weak.pk  # it served before: the way back is open
+    assert AuditEvent.objects.filter(action="model.activated", subject=f"model:{weak.label}").latest("pk").detail[
+        "override_reason"] == "rollback to the previously active version"
+
+
+def test_activate_model_command_refuses_below_the_floor_and_takes_a_reason():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    weak = _below_floor("risk.credit")
+
+    with pytest.raises(CommandError, match="below its quality floor"):
+        call_command("activate_model", weak.label)
+    weak.refresh_from_db()
+    assert weak.status == ModelVersion.Status.READY
+    for label in ("risk.credit", "risk.credit@v9", "risk.credit@vx"):
+        with pytest.raises(CommandError):
+            call_command("activate_model", label)
+
+    out = StringIO()
+    call_command("activate_model", weak.label, override_reason="signed off by the CRO", stdout=out)
+    weak.refresh_from_db()
+    assert weak.status == ModelVersion.Status.ACTIVE
+    assert out.getvalue().strip() == (
+        "risk.credit@v1 is now active (below its quality floor: auc 0.428 < 0.65; reason recorded)"
+    )

@@ -34,8 +34,7 @@ class Command(BaseCommand):
             f"{result.version.label}: {data['rows']} borrowers, {data['defaults']} defaults "
             f"({data['default_rate']:.1%}), {m['folds']}-fold AUC gbm {m['gbm']['auc']:.3f} / scorecard "
             f"{m['scorecard']['auc']:.3f}, KS {m['gbm']['ks']:.3f} / {m['scorecard']['ks']:.3f}, "
-            f"ECE {m['gbm']['ece']:.3f} / {m['scorecard']['ece']:.3f}; "
-            f"{'activated' if result.activated else 'ready (activate it in Model versions)'} in {result.seconds} s"
+            f"ECE {m['gbm']['ece']:.3f} / {m['scorecard']['ece']:.3f}; {self._state(result)} in {result.seconds} s"
         )
         if options["score"]:
             try:
@@ -43,6 +42,14 @@ class Command(BaseCommand):
             except NoActiveCreditModel as error:
                 raise CommandError(str(error)) from None
             self.stdout.write(f"scored {scored:,} customers")
+
+    @staticmethod
+    def _state(result: Any) -> str:
+        if result.activated:
+            return "activated"
+        if result.below_floor:
+            return f"not activated: below its quality floor ({'; '.join(result.below_floor)})"
+        return "ready (activate it in Model versions)"
 
     def _score_everyone(self) -> int:
         from django.conf import settings
