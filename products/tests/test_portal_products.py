@@ -111,6 +111,7 @@ def test_products_search_shows_the_constraints_it_read_and_offers_the_words_alon
     assert response.context["understood"] == ["产品类型：理财（来自“理财”）", "风险不高于 R2（稳健型）（来自“低风险”）"]
     assert response.context["understood_applied"] is True
     assert "风险不高于 R2（稳健型）" in page
+    assert "只显示符合我们理解的条件的产品" in page
     assert 'href="?q=%E4%BD%8E%E9%A3%8E%E9%99%A9%E7%90%86%E8%B4%A2&amp;type=wealth&amp;understand=0"' in page
     assert calls[1]["needs"] is None  # the words only: nothing read
     assert "understood" not in words_only.context
