@@ -89,6 +89,7 @@ def test_product_list_parameters_are_documented():
 
     assert set(parameters) == {
         "q",
+        "understand",
         "type",
         "risk_level_max",
         "currency",
@@ -118,6 +119,10 @@ def test_product_list_parameters_are_documented():
     }
     assert item["expected_return_min"]["type"] == "string"
     assert item["expected_return_min"]["format"] == "decimal"
+    assert parameters["understand"]["schema"] == {"type": "boolean", "default": True}
+    understood = schema["components"]["schemas"]["PaginatedProductListItemOutList"]["properties"]["understood"]
+    assert understood["nullable"] is True
+    assert understood["required"] == ["applied", "constraints", "en", "zh"]
 
 
 def test_customer_id_is_a_uuid_path_parameter():

@@ -100,6 +100,11 @@ class ProductListView(ListAPIView):
         ),
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, description="Search text, English or Chinese."),
+            OpenApiParameter(
+                "understand", OpenApiTypes.BOOL, default=True,
+                description="With q: apply the constraints its words state as filters (returned in `understood`); "
+                            "false ranks by the words alone.",
+            ),
             # Stated here for the bounds, which the filter's own schema leaves out.
             OpenApiParameter(
                 "risk_level_max",
