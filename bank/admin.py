@@ -30,7 +30,7 @@ METRICS_PREVIEW_CHARS = 60
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "status", "created_at", "activated_at", "short_metrics"]
+    list_display = ["name", "version", "status", "quality", "created_at", "activated_at", "short_metrics"]
     list_filter = ["status", "name", "device"]
     search_fields = ["name", "notes"]
     date_hierarchy = "created_at"
@@ -50,6 +50,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Versions are registered by training code with their files (bank.registry), never typed in.
         return False
+
+    @admin.display(description=_("Quality floor"))
+    def quality(self, obj: ModelVersion) -> str:
+        # Why a version cannot be activated, at a glance (bank.registry.quality_failures).
+        if not (obj.metrics or {}).get("quality"):
+            return "—"
+        below = registry.quality_failures(obj)
+        return str(_("below: %(failures)s") % {"failures": "; ".join(below)} if below else _("passed"))
 
     @admin.display(description=_("Metrics"))
     def short_metrics(self, obj: ModelVersion) -> str:

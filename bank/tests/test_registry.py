@@ -227,3 +227,30 @@ def test_activate_model_command_refuses_below_the_floor_and_takes_a_reason():
     assert out.getvalue().strip() == (
         "risk.credit@v1 is now active (below its quality floor: auc 0.428 < 0.65; reason recorded)"
     )
+
+
+def test_the_admin_shows_the_floor_and_its_activate_action_refuses_a_version_below_it(client):
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+
+    from bank.roles import ADMINISTRATOR
+    from customers.tests.factories import UserFactory
+
+    good = registry.activate(registry.register_artifact(
+        name="risk.credit", write=_write("1"),
+        metrics={"quality": registry.quality_checks([("auc_gbm", 0.78, 0.65)])}))
+    weak = _below_floor("risk.credit")
+    admin_user = UserFactory(username="admin-floor", is_staff=True)
+    admin_user.groups.add(Group.objects.get(name=ADMINISTRATOR))
+    client.force_login(admin_user)
+    changelist = reverse("admin:bank_modelversion_changelist")
+
+    listing = client.get(changelist).content.decode()
+    response = client.post(changelist, {"action": "activate_selected", "_selected_action": [weak.pk]}, follow=True)
+
+    assert "below: auc 0.428 &lt; 0.65" in listing and "passed" in listing
+    said = [str(m) for m in response.context["messages"]]
+    assert len(said) == 1 and said[0].startswith("Not activated: risk.credit@v2 is below its quality floor")
+    good.refresh_from_db()
+    weak.refresh_from_db()
+    assert (good.status, weak.status) == (ModelVersion.Status.ACTIVE, ModelVersion.Status.READY)
