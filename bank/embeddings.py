@@ -69,6 +69,7 @@ def without_cjk(text: str) -> str:
 
 class Embedder(Protocol):
     name: str
+    params: dict[str, Any]  # what the vectors depend on (registered with the model version); "dim" among them
 
     def embed_documents(self, texts: list[str]) -> np.ndarray: ...
 

@@ -54,6 +54,37 @@ def test_one_message_is_read_as_in_a_batch_with_the_one_encoder_its_script_needs
     assert calls == {"minilm": TURNS[:2], "e5": TURNS[2:]}
 
 
+def test_evaluation_embeds_each_text_only_for_the_head_that_reads_it_and_scores_the_same(quick_intent_model,
+                                                                                         monkeypatch):
+    """Reading intents from many texts (evaluation) skips e5 for English and MiniLM for Chinese, as a chat turn
+    does: the same predictions and figures as from every text's both vectors, with the slow encoder run for the
+    Chinese texts alone."""
+    from bank.embeddings import multilingual_embedder
+    from chat.ml.intents import Example, encode
+
+    examples = [Example(text=text, intent=intent, source="test") for text, intent in (
+        *[(t, "declined_card_payment") for t in ("My card payment was declined", "card refused at the shop")],
+        *[(t, "transfer_timing") for t in ("How long does a transfer from abroad take?", "转账多久到账")],
+        ("我的卡被拒了", "declined_card_payment"), ("Is there a fee for a top-up by card?", "top_up_by_card_charge"),
+    )]
+    full = encode([e.text for e in examples])
+    seen = []
+    e5 = multilingual_embedder()
+    real = e5.embed_queries
+    monkeypatch.setattr(e5, "embed_queries", lambda texts: seen.extend(texts) or real(texts))
+
+    heads_only = encode([e.text for e in examples], heads_only=True, multilingual_for_latin=False)
+    by_heads, by_full = evaluate(quick_intent_model, examples), evaluate(quick_intent_model, examples, features=full)
+
+    assert seen == ["转账多久到账", "我的卡被拒了"] * 2  # once by encode, once by evaluate: Chinese only
+    assert np.allclose(quick_intent_model.probabilities(heads_only), quick_intent_model.probabilities(full),
+                       atol=1e-6)
+    assert (by_heads.accuracy, by_heads.macro_f1, by_heads.coverage, by_heads.confusions) == (
+        by_full.accuracy, by_full.macro_f1, by_full.coverage, by_full.confusions)
+    assert not heads_only.matrix[:, 384:][~heads_only.cjk].any()  # the columns no head reads stay zero
+    assert not heads_only.matrix[:, :384][heads_only.cjk].any()
+
+
 def test_a_model_whose_english_head_reads_both_vectors_is_still_served_with_both(monkeypatch):
     """Intent models trained before the English head read MiniLM alone: a turn in English runs both encoders
     (side by side) and gets the batch path's probabilities; the heads' columns say which model is which."""
