@@ -22,6 +22,7 @@ def train_recommender_task(job_id: int | None = None) -> int:
     wrong activation); a Job that already finished is not run again.
     """
     from advisor.ml.training import train_recommender
+    from bank.registry import quality_failures
 
     def work(progress: Progress) -> dict[str, object]:
         result = train_recommender(progress=progress)
@@ -29,6 +30,7 @@ def train_recommender_task(job_id: int | None = None) -> int:
         return {
             "version": result.version.label, "version_id": result.version.pk, "activated": result.activated,
             "seconds": result.seconds, **({"ndcg@10": round(hybrid["ndcg@k"], 4)} if "ndcg@k" in hybrid else {}),
+            "below_quality_floor": quality_failures(result.version),
         }
 
     job = run_job(job_id, kind="Train advisor.recommender", task="advisor.tasks.train_recommender_task", work=work)

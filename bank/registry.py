@@ -57,8 +57,8 @@ class RegistryError(Exception):
 
 def quality_checks(checks: list[tuple[str, float, float]]) -> dict[str, Any]:
     """`metrics["quality"]` for a version: (metric, measured value, floor) triples, each passed at value >= floor."""
-    rows = [{"metric": metric, "value": round(float(value), 4), "floor": floor, "passed": bool(value >= floor)}
-            for metric, value, floor in checks]
+    rows = [{"metric": metric, "value": round(float(value), 4), "floor": round(float(floor), 4),
+             "passed": bool(value >= floor)} for metric, value, floor in checks]
     return {"passed": all(row["passed"] for row in rows), "checks": rows}
 
 

@@ -8,12 +8,13 @@ from bank.jobs import Progress, run_job
 def train_intents_task(job_id: int | None = None) -> int:
     """Train, evaluate and register a `chat.intents` version (activated only when none is active); returns its
     ModelVersion id. Followed as a bank Job; a Job that already finished is not run again."""
+    from bank.registry import quality_failures
     from chat.ml.training import MODEL_NAME, train_intents
 
     def work(progress: Progress) -> dict[str, object]:
         result = train_intents(progress=progress)
         return {"version": result.version.label, "version_id": result.version.pk, "activated": result.activated,
-                "seconds": result.seconds,
+                "seconds": result.seconds, "below_quality_floor": quality_failures(result.version),
                 **{f"{name} accuracy": round(r.accuracy, 4) for name, r in result.reports.items()}}
 
     job = run_job(job_id, kind=f"Train {MODEL_NAME}", task="chat.tasks.train_intents_task", work=work)

@@ -23,7 +23,7 @@ from advisor.ml.hybrid import HybridConfig, HybridRecommender, Progress
 from advisor.ml.scoring import MODEL_NAME
 from bank.models import ModelVersion
 from bank.registry import activate as activate_version
-from bank.registry import active_version, register_artifact
+from bank.registry import active_version, quality_checks, register_artifact
 
 
 @dataclass
@@ -86,6 +86,10 @@ def train_recommender(
         metrics.update(report.models)
         metrics["customers_evaluated"] = report.protocol["customers_evaluated"]
         metrics["protocol"] = report.protocol["split"]
+        # The floor: rank the held-out choices at least as well as the simplest model that could replace it,
+        # each segment's most popular products. A hybrid that loses to it learned nothing worth serving.
+        hybrid, popularity = report.models["hybrid"]["ndcg@k"], report.models["popularity"]["ndcg@k"]
+        metrics["quality"] = quality_checks([("ndcg@k, hybrid vs segment popularity", hybrid, popularity)])
     version = register_artifact(
         name=MODEL_NAME,
         write=model.save,
@@ -100,6 +104,8 @@ def train_recommender(
         device=model.device,
     )
     should_activate = activate if activate is not None else active_version(MODEL_NAME) is None
+    # Below its floor a version is registered for staff to read, never activated by training (bank.registry).
+    should_activate = should_activate and metrics.get("quality", {}).get("passed", True)
     if should_activate:
         version = activate_version(version)
     return TrainingResult(

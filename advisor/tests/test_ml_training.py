@@ -3,6 +3,7 @@
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -92,6 +93,27 @@ def test_a_holding_without_a_purchase_event_counts_as_a_purchase(bank):
     assert data.log.matrix[row, column] == 3.0
 
 
+def test_a_hybrid_that_ranks_worse_than_segment_popularity_is_registered_but_never_activated(bank, monkeypatch):
+    from advisor.ml import training
+
+    real = training.evaluate
+
+    def losing(*args, **kwargs):
+        report = real(*args, **kwargs)
+        report.models["hybrid"]["ndcg@k"] = report.models["popularity"]["ndcg@k"] - 0.01
+        return report
+
+    monkeypatch.setattr(training, "evaluate", losing)
+    out = StringIO()
+
+    call_command("train_recommender", activate=True, k=3, quiet=True, stdout=out)
+
+    version = ModelVersion.objects.get(name="advisor.recommender")
+    assert version.status == ModelVersion.Status.READY
+    assert version.metrics["quality"]["passed"] is False
+    assert "not activated: below its quality floor (ndcg@k, hybrid vs segment popularity" in out.getvalue()
+
+
 def test_training_registers_and_activates_the_first_version_only(bank):
     first = train_recommender(config=FAST, k=3)
     second = train_recommender(config=FAST, k=3)
@@ -106,7 +128,10 @@ def test_training_registers_and_activates_the_first_version_only(bank):
         "arrays.npz", "meta.json", "ranker.txt",
     ]
     assert set(first.version.metrics) == {"k", "hybrid", "popularity", "item_knn", "als", "customers_evaluated",
-                                          "protocol"}
+                                          "protocol", "quality"}
+    assert first.version.metrics["quality"]["passed"] is True
+    assert first.version.metrics["quality"]["checks"][0]["floor"] == round(
+        first.version.metrics["popularity"]["ndcg@k"], 4)
     assert first.version.metrics["customers_evaluated"] == 24
     assert first.version.training_data["customers"] == 24
     assert first.version.training_data["events"] == 148

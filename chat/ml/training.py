@@ -14,13 +14,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
 from bank.embeddings import text_embedder
 from bank.models import ModelVersion
 from bank.registry import activate as activate_version
-from bank.registry import active_version, register_artifact
+from bank.registry import active_version, quality_checks, register_artifact
 from chat.ml.intents import (
     CLARIFY_BELOW,
     Example,
@@ -33,6 +34,8 @@ from chat.ml.intents import (
 )
 
 MODEL_NAME = "chat.intents"
+# The accuracy a version must reach on each shipped held-out file before it may serve (see train_intents).
+ACCURACY_FLOORS = {"banking77_test": 0.80, "actions_en_test": 0.75, "zh_test": 0.75}
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -107,13 +110,20 @@ def train_intents(
                             english_on_both=english_on_both)
     reports = {name: evaluate(model, rows, progress=progress)
                for name, rows in evaluation.items()}
+    metrics: dict[str, Any] = {name: report.to_json() for name, report in reports.items()}
+    # The floors apply to the held-out files this project ships (a bank's own evaluation files have none): well
+    # under what the real recipe reaches (0.93 / 0.84 / 0.90) and what a tenth of the data reaches (0.87 / 0.85 /
+    # 0.90), so they stop a broken training (a truncated or mislabelled file), not a weaker one.
+    metrics["quality"] = quality_checks([(f"{name} accuracy", reports[name].accuracy, floor)
+                                         for name, floor in ACCURACY_FLOORS.items() if name in reports])
+    metrics["clarify_below"] = CLARIFY_BELOW
     digest = hashlib.sha256()
     for example in train:
         digest.update(f"{example.intent}\t{example.text}\n".encode())
     version = register_artifact(
         name=MODEL_NAME,
         write=model.save,
-        metrics={name: report.to_json() for name, report in reports.items()} | {"clarify_below": CLARIFY_BELOW},
+        metrics=metrics,
         params={"encoders": ["embedding.text", "embedding.multilingual (query)"], "classifier": "logistic regression",
                 **model.meta, "max_per_intent": max_per_intent, "seed": seed},
         training_data={
@@ -127,6 +137,8 @@ def train_intents(
         device=text_embedder().device,
     )
     should_activate = activate if activate is not None else active_version(MODEL_NAME) is None
+    # Below its floor a version is registered for staff to read, never activated by training (bank.registry).
+    should_activate = should_activate and metrics["quality"]["passed"]
     if should_activate:
         version = activate_version(version)
     return IntentTraining(version=version, activated=should_activate, reports=reports,

@@ -160,3 +160,25 @@ def test_training_registers_a_version_with_its_held_out_metrics(settings, tmp_pa
     assert version.training_data["by_source"] == {"banking77_train": 231, "actions_en_train": 30, "zh_train": 261}
     job.refresh_from_db()
     assert job.step and job.done == job.total  # progress reached the job row
+
+
+@pytest.mark.django_db
+def test_a_version_below_an_accuracy_floor_is_registered_but_never_activated(settings, tmp_path):
+    from bank.models import ModelVersion
+    from bank.registry import active_version, quality_failures
+    from chat.ml.training import ACCURACY_FLOORS, MODEL_NAME, train_intents
+
+    settings.MODEL_ARTIFACT_DIR = tmp_path
+    # Under the shipped file's name, questions labelled with intents they are not: what a mislabelled or
+    # truncated evaluation (or training) file looks like from the model's side.
+    wrong = tmp_path / "banking77_test.csv"
+    wrong.write_text("text,category\nwhat is my balance,card_arrival\nI lost my card,check_balance\n"
+                     "how do I top up by bank transfer,lost_or_stolen_card\n")
+
+    result = train_intents(max_per_intent=3, evaluate_on={"banking77_test": wrong}, activate=True)
+
+    version = ModelVersion.objects.get(name=MODEL_NAME)
+    assert (result.activated, version.status, active_version(MODEL_NAME)) == (
+        False, ModelVersion.Status.READY, None)
+    accuracy = round(version.metrics["banking77_test"]["accuracy"], 4)
+    assert quality_failures(version) == [f"banking77_test accuracy {accuracy} < {ACCURACY_FLOORS['banking77_test']}"]

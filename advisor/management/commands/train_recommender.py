@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from advisor.ml.data import RecommenderDataError
 from advisor.ml.hybrid import tqdm_progress
 from advisor.ml.training import train_recommender
+from bank.registry import quality_failures
 
 
 class Command(BaseCommand):
@@ -38,7 +39,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if result.report is not None:
             self.stdout.write(result.report.table())
-        state = "active" if result.activated else "ready (not activated)"
+        below = quality_failures(result.version)
+        state = ("active" if result.activated
+                 else f"not activated: below its quality floor ({'; '.join(below)})" if below
+                 else "ready (not activated)")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{result.version.label} {state}, device {result.version.device or 'cpu'}, "

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from advisor.ml.hybrid import tqdm_progress
+from bank.registry import quality_failures
 from chat.ml.intents import IntentDataError
 from chat.ml.training import report_table, train_intents
 
@@ -37,5 +38,8 @@ class Command(BaseCommand):
         except IntentDataError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(report_table(result.reports))
-        state = "active" if result.activated else "ready (not activated)"
+        below = quality_failures(result.version)
+        state = ("active" if result.activated
+                 else f"not activated: below its quality floor ({'; '.join(below)})" if below
+                 else "ready (not activated)")
         self.stdout.write(self.style.SUCCESS(f"{result.version.label} {state}, {result.seconds:.1f} s"))
