@@ -135,7 +135,10 @@ def search_products(
     if active_only:
         candidates = candidates.filter(is_active=True)
     if needs is not None and not needs.is_empty:
-        candidates = candidates.filter(needs.as_q())
+        # The strict lookups: a term asked for in a search means that term (`as_q` would also admit products
+        # that can be left any day, which a recommendation wants; in search "3 year deposit" then showed demand
+        # deposits among the first five).
+        candidates = candidates.filter(**needs.as_filters())
 
     depth = max(limit, _CANDIDATES)
     chinese = has_cjk(query)
