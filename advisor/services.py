@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -149,7 +149,7 @@ def recommend_products(
             # Features ("travel", "capital-protected") are how products are tagged, which customers cannot
             # know; when they rule out everything suitable, the harder constraints (type, risk, term, amount)
             # still stand and the features are dropped, which the stored needs then show.
-            needs = replace(needs, tags=(), matched=tuple(e for e in needs.matched if e.constraint != "tags"))
+            needs = needs.without_features()
             wanted = _matching(needs, rules.ids)
     for product_id in scored.dismissed_since(now - DISMISS_QUIET_PERIOD):
         i = rules.index.get(product_id)

@@ -15,7 +15,8 @@ Understanding (`search_catalogue`, what the portal and the API call): the query'
 constraints a customer means as filters -- "低风险理财" is wealth management at risk R2 or below, "USD deposit
 for 3 years" a dollar deposit of about three years -- by the same bilingual parser as the recommendations'
 needs (`products.needs`). Ranking by meaning alone put a private-equity product first for "低风险理财". The
-constraints are applied in both legs and returned, so the page can say what it understood; features ("travel",
+constraints are applied in both legs, strictly (a term asked for is that term, where a recommendation also admits
+products that can be left any day), and returned, so the page can say what it understood; features ("travel",
 "ESG") are left to the ranking, since the legs already match them and a missing tag should not hide a
 product. When no product meets the constraints, the words' best matches are returned instead and the result
 says so: an empty page teaches nothing.
@@ -23,7 +24,7 @@ says so: an empty page teaches nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -91,7 +92,7 @@ def query_constraints(query: str) -> Needs:
         needs = parse_needs(query)
     except ValueError:  # longer than the needs parser reads: rank by the words alone
         return Needs()
-    return replace(needs, tags=(), matched=tuple(e for e in needs.matched if e.constraint != "tags"))
+    return needs.without_features()
 
 
 def search_products(

@@ -4,7 +4,7 @@ Chinese and turned into lookups on Product."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NamedTuple
 
@@ -68,6 +68,10 @@ class Needs:
         return not any((self.types, self.excluded_types, self.tags)) and all(
             value is None for value in (self.max_risk, self.min_risk, self.term_months_min, self.term_months_max,
                                         self.amount, self.currency, self.liquidity, self.min_return))
+
+    def without_features(self) -> Needs:
+        """These needs less the features (tags) and the phrases they came from: the harder constraints alone."""
+        return replace(self, tags=(), matched=tuple(e for e in self.matched if e.constraint != "tags"))
 
     def describe(self, language: Language | None = None, *, sources: bool = False) -> list[str]:
         """The constraints in plain words for the customer; with `sources`, each names the phrase it came from."""

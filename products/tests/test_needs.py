@@ -474,3 +474,13 @@ def test_from_json_refuses_unknown_product_types():
 
     with pytest.raises(ValueError, match=r"unknown product types: \['crypto'\]"):
         Needs.from_json(stored)
+
+
+def test_without_features_keeps_the_harder_constraints_and_their_phrases():
+    needs = parse_needs("a low-risk ESG fund")
+
+    plain = needs.without_features()
+
+    assert needs.tags and not plain.tags
+    assert (plain.types, plain.max_risk) == (needs.types, needs.max_risk)
+    assert {e.constraint for e in plain.matched} == {e.constraint for e in needs.matched} - {"tags"}
